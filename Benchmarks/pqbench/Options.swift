@@ -1,0 +1,116 @@
+import HybridPQ
+
+/// Command-line options of pqbench (DESIGN.md §5 fixes the ones marked "fixed").
+struct Options {
+    var data: String?                 // fixed: --data DIR
+    var synthetic: Int?               // fixed: --synthetic N
+    var dimension = 384               // fixed: --dim D
+    var methods = ["flat", "pq"]      // fixed: --methods LIST
+    var bytes = [8, 16, 32, 64]       // fixed: --bytes LIST
+    var model: String?                // fixed: --model FILE (trained methods, later)
+    var json: String?                 // fixed: --json FILE
+    var csv: String?
+    var threads: Int?                 // fixed: --threads T
+    var k = 10                        // fixed: --k K
+    var metric: Metric?               // nil: ip for flat, l2 for quantized methods
+    var database: String?             // test | all
+    var queries: Int?
+    var iterations = 25
+    var seed: UInt64 = 1234
+    var depth = 1000
+    var exportData: String?
+    var saveIndexes: String?
+    var quiet = false
+
+    static let usage = """
+    usage: pqbench [--data DIR | --synthetic N [--dim D]] [--methods flat,pq] [--bytes 8,16,32,64]
+                   [--metric ip|l2] [--k K] [--threads T] [--json FILE] [--csv FILE]
+                   [--database test|all] [--queries Q] [--iterations I] [--seed S] [--depth R]
+                   [--export-data DIR] [--save-indexes DIR] [--quiet]
+
+      --data DIR        data-set directory (DESIGN.md §4: queries.npy, targets.npy, split.json)
+                        or a plain vector set (base/query[/learn/groundtruth] .npy or .fvecs)
+      --synthetic N     built-in deterministic synthetic cross-view data of N items (default
+                        when --data is absent: N = 20000); --dim sets its dimension (384)
+      --methods LIST    flat (exact float search) and pq (8-bit product quantization)
+      --bytes LIST      code bytes per item for quantized methods (pq: M = bytes)
+      --metric M        ip or l2 for every method; default: ip for flat, l2 for pq (on unit
+                        vectors l2 ranks PQ codes better; see docs/BENCHMARKS.md)
+      --database D      test: the test split's targets (default for --data); all: every item
+                        (default for --synthetic, so N codes are scanned)
+      --queries Q       use at most Q test queries (default: all for --data, 1000 synthetic)
+      --depth R         result depth for R@k and MdR (default 1000)
+      --iterations I    k-means iterations per sub-space (default 25, as FAISS)
+      --threads T       cores to use (default: all); scan throughput is always one core
+      --export-data DIR write the data set used (e.g. the synthetic one) as .npy files
+      --save-indexes DIR  save every index built to DIR/<method>-<bytes>.hpq
+    """
+
+    static func parse(_ args: [String]) throws -> Options {
+        var o = Options()
+        var i = 0
+        func value(_ name: String) throws -> String {
+            i += 1
+            guard i < args.count else { throw UsageError("\(name) needs a value") }
+            return args[i]
+        }
+        func int(_ name: String, min: Int = 1) throws -> Int {
+            let v = try value(name)
+            guard let n = Int(v), n >= min else { throw UsageError("\(name) expects an integer ≥ \(min), got '\(v)'") }
+            return n
+        }
+        func ints(_ name: String) throws -> [Int] {
+            let v = try value(name)
+            let parts = v.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                throw UsageError("\(name) expects a comma-separated list of positive integers, got '\(v)'")
+            }
+            return parts.map { $0! }
+        }
+        while i < args.count {
+            let a = args[i]
+            switch a {
+            case "--data": o.data = try value(a)
+            case "--synthetic": o.synthetic = try int(a)
+            case "--dim": o.dimension = try int(a)
+            case "--methods":
+                o.methods = try value(a).split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+                for m in o.methods where !Runner.knownMethods.contains(m) {
+                    throw UsageError("unknown method '\(m)' (known: \(Runner.knownMethods.joined(separator: ", ")))")
+                }
+            case "--bytes": o.bytes = try ints(a)
+            case "--model": o.model = try value(a)
+            case "--json": o.json = try value(a)
+            case "--csv": o.csv = try value(a)
+            case "--threads": o.threads = try int(a)
+            case "--k": o.k = try int(a)
+            case "--metric":
+                let v = try value(a)
+                guard let m = Metric(name: v) else { throw UsageError("--metric expects ip or l2, got '\(v)'") }
+                o.metric = m
+            case "--database":
+                let v = try value(a)
+                guard v == "test" || v == "all" else { throw UsageError("--database expects test or all, got '\(v)'") }
+                o.database = v
+            case "--queries": o.queries = try int(a)
+            case "--iterations": o.iterations = try int(a, min: 0)
+            case "--seed": o.seed = UInt64(try int(a, min: 0))
+            case "--depth": o.depth = try int(a)
+            case "--export-data": o.exportData = try value(a)
+            case "--save-indexes": o.saveIndexes = try value(a)
+            case "--quiet": o.quiet = true
+            case "-h", "--help": throw UsageError(nil)
+            default: throw UsageError("unknown option '\(a)'")
+            }
+            i += 1
+        }
+        if o.data != nil && o.synthetic != nil { throw UsageError("--data and --synthetic exclude each other") }
+        return o
+    }
+}
+
+/// A command-line mistake; `message == nil` asks for the usage text alone.
+struct UsageError: Error {
+    var message: String?
+    init(_ message: String?) { self.message = message }
+}

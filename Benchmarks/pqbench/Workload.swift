@@ -1,0 +1,62 @@
+import HybridPQ
+
+/// What one pqbench run measures on: training vectors, a database, queries and, for cross-view
+/// data, the id each query should find.
+struct Workload {
+    var name: String
+    var train: Matrix
+    var database: Matrix
+    var queries: Matrix
+    /// Matching item id per query (cross-view data); nil for a plain vector set.
+    var expected: [Int64]?
+    /// Exact neighbour lists supplied with a plain vector set (ids), if any.
+    var groundTruth: [[Int]]?
+    var databaseProtocol: String
+
+    /// Builds the workload from the options: a data-set directory or synthetic data.
+    static func load(_ o: Options, log: (String) -> Void) throws -> Workload {
+        if let dir = o.data {
+            if FileExists.regular(dir + "/queries.npy") {
+                let ds = try CrossViewDataSet.load(directory: dir)
+                return crossView(ds, o, defaultDatabase: "test")
+            }
+            let vs = try VectorDataSet.load(directory: dir)
+            var queries = vs.queries
+            if let q = o.queries, q < queries.rows { queries = queries.slicing(rows: 0..<q) }
+            return Workload(name: vs.name, train: vs.train ?? vs.base, database: vs.base, queries: queries,
+                            expected: nil, groundTruth: vs.groundTruth.map { Array($0.prefix(queries.rows)) },
+                            databaseProtocol: "base")
+        }
+        let n = o.synthetic ?? 20_000
+        log("generating synthetic data: \(n) items, dimension \(o.dimension)…")
+        var config = SyntheticDataSet.Configuration(count: n)
+        config.dimension = o.dimension
+        config.seed = o.seed
+        var o2 = o
+        if o2.queries == nil { o2.queries = 1000 }
+        return crossView(SyntheticDataSet.generate(config), o2, defaultDatabase: "all")
+    }
+
+    static func crossView(_ ds: CrossViewDataSet, _ o: Options, defaultDatabase: String) -> Workload {
+        var test = ds.split.test
+        if let q = o.queries, q < test.count { test = Array(test.prefix(q)) }
+        let proto = o.database ?? defaultDatabase
+        let queries = ds.queries.gathering(rows: test)
+        if proto == "all" {
+            return Workload(name: ds.name, train: ds.targets.gathering(rows: ds.split.train), database: ds.targets,
+                            queries: queries, expected: test.map { Int64($0) }, groundTruth: nil, databaseProtocol: "all")
+        }
+        return Workload(name: ds.name, train: ds.targets.gathering(rows: ds.split.train),
+                        database: ds.targets.gathering(rows: test), queries: queries,
+                        expected: (0..<test.count).map { Int64($0) }, groundTruth: nil, databaseProtocol: "test")
+    }
+}
+
+import Foundation
+
+enum FileExists {
+    static func regular(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && !isDir.boolValue
+    }
+}

@@ -1,0 +1,41 @@
+// pqbench: recall against memory (and speed) of HybridPQ's index methods on one data set.
+import Foundation
+import HybridPQ
+
+
+func log(_ s: String) { FileHandle.standardError.write(Data(("pqbench: " + s + "\n").utf8)) }
+
+do {
+    let options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
+    let threads = Concurrency.resolve(threads: options.threads)
+    BLAS.threads = threads
+    let logger: (String) -> Void = options.quiet ? { _ in } : log
+    let workload = try Workload.load(options, log: logger)
+    if let dir = options.exportData {
+        if options.synthetic != nil || options.data == nil {
+            var config = SyntheticDataSet.Configuration(count: options.synthetic ?? 20_000)
+            config.dimension = options.dimension
+            config.seed = options.seed
+            try SyntheticDataSet.generate(config).write(to: dir)
+            logger("wrote the synthetic data set to \(dir)")
+        } else {
+            logger("--export-data applies to synthetic data only; ignored")
+        }
+    }
+    logger("\(workload.name): database \(workload.database.rows) × \(workload.database.columns), \(workload.queries.rows) queries, train \(workload.train.rows), \(threads) threads")
+    let runner = Runner(options: options, workload: workload, log: logger)
+    let rows = try runner.run()
+    let report = Report(dataset: workload.name, databaseCount: workload.database.rows, queryCount: workload.queries.rows,
+                        dimension: workload.database.columns, protocolName: workload.databaseProtocol,
+                        threads: threads, rows: rows)
+    print(report.table(), terminator: "")
+    if let path = options.json { try AtomicFile.write(Array(report.json().utf8), to: path) }
+    if let path = options.csv { try AtomicFile.write(Array(report.csv().utf8), to: path) }
+} catch let e as UsageError {
+    if let m = e.message { log(m) }
+    FileHandle.standardError.write(Data((Options.usage + "\n").utf8))
+    exit(e.message == nil ? 0 : 2)
+} catch {
+    log("error: \(error)")
+    exit(1)
+}

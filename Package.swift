@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+// HybridPQ: compact product-quantized vector indexes for cross-view retrieval.
+//
+// No package dependencies: the toolchain plus OpenBLAS (Debian `libopenblas-dev`, which also
+// ships LAPACK) reached through the `CBLAS` system-library target. No `unsafeFlags` anywhere, so
+// the library can be used as a versioned dependency; CPU-specific code is chosen at run time.
+import PackageDescription
+
+let package = Package(
+    name: "HybridPQ",
+    products: [
+        .library(name: "HybridPQ", targets: ["HybridPQ"]),
+        .executable(name: "pqbench", targets: ["pqbench"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            path: "Sources/CBLAS",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "HybridPQ",
+            dependencies: ["CBLAS"],
+            path: "Sources/HybridPQ"
+        ),
+        .executableTarget(
+            name: "pqbench",
+            dependencies: ["HybridPQ"],
+            path: "Benchmarks/pqbench"
+        ),
+        .executableTarget(
+            name: "kernelbench",
+            dependencies: ["HybridPQ"],
+            path: "Benchmarks/kernelbench"
+        ),
+        .testTarget(
+            name: "HybridPQTests",
+            dependencies: ["HybridPQ"],
+            path: "Tests/HybridPQTests"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,316 @@
+/// The HybridPQ index file, format version 1 (docs/INDEX_FORMAT.md has the full layout).
+///
+/// A 64-byte header (magic `HYBRIDPQ`, version, kind, section count, file size, header CRC),
+/// a section table (tag, element type, offset, length, CRC-32C per section, then the table's
+/// own CRC), and the sections, each starting on a 64-byte boundary so a memory-mapped file
+/// can be used in place. Saving is atomic; loading validates every byte before use.
+public enum IndexFile {
+    /// The eight bytes every index file starts with.
+    public static let magic: [UInt8] = Array("HYBRIDPQ".utf8)
+    /// The format version this build writes.
+    public static let version: UInt32 = 1
+    /// Versions this build reads.
+    public static let supportedVersions: [UInt32] = [1]
+    static let headerSize = 64
+    static let entrySize = 32
+    static let alignment = 64
+
+    /// Element type of a section's payload.
+    public enum ElementType: UInt32, Sendable {
+        case bytes = 0, float32 = 1, int64 = 2, uint8 = 3
+    }
+
+    /// One named block of the file.
+    public struct Section: Sendable {
+        /// Four-character tag, e.g. `CODE`.
+        public var tag: String
+        /// Payload type.
+        public var type: ElementType
+        /// Payload bytes (a pointer into a mapping when read with `mapping: true`).
+        var payload: Payload
+
+        enum Payload: Sendable {
+            case bytes([UInt8])
+            case floats(StoredArray<Float>)
+            case int64s(StoredArray<Int64>)
+            case uint8s(StoredArray<UInt8>)
+        }
+
+        /// A section of raw bytes.
+        public static func bytes(_ tag: String, _ b: [UInt8]) -> Section { Section(tag: tag, type: .bytes, payload: .bytes(b)) }
+        /// A section of floats.
+        public static func floats(_ tag: String, _ a: StoredArray<Float>) -> Section { Section(tag: tag, type: .float32, payload: .floats(a)) }
+        /// A section of 64-bit integers.
+        public static func int64s(_ tag: String, _ a: StoredArray<Int64>) -> Section { Section(tag: tag, type: .int64, payload: .int64s(a)) }
+        /// A section of bytes that form an array (codes).
+        public static func uint8s(_ tag: String, _ a: StoredArray<UInt8>) -> Section { Section(tag: tag, type: .uint8, payload: .uint8s(a)) }
+
+        func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            switch payload {
+            case let .bytes(b): return try b.withUnsafeBytes(body)
+            case let .floats(a): return try a.withUnsafeBufferPointer { try body(UnsafeRawBufferPointer($0)) }
+            case let .int64s(a): return try a.withUnsafeBufferPointer { try body(UnsafeRawBufferPointer($0)) }
+            case let .uint8s(a): return try a.withUnsafeBufferPointer { try body(UnsafeRawBufferPointer($0)) }
+            }
+        }
+
+        var length: Int { withBytes { $0.count } }
+    }
+
+    /// Writes `sections` under `kind` to `path` atomically.
+    public static func write(kind: String, sections: [Section], to path: String) throws(IndexFileError) {
+        guard let kindCode = IndexKindCode(name: kind) else {
+            throw .inconsistent(path: path, reason: "unknown index kind \(kind)")
+        }
+        let tableBytes = sections.count * entrySize + 4
+        var offset = align(headerSize + tableBytes)
+        var table: [UInt8] = []
+        for s in sections {
+            let len = s.length
+            let crc = s.withBytes { CRC32C.checksum($0) }
+            table += tagBytes(s.tag)
+            table += le(s.type.rawValue)
+            table += le(UInt64(offset))
+            table += le(UInt64(len))
+            table += le(crc)
+            table += le(UInt32(0))
+            offset = align(offset + len)
+        }
+        table += le(CRC32C.checksum(table))
+        let fileSize = offset
+        var header = magic
+        header += le(version) + le(kindCode.rawValue) + le(UInt32(sections.count)) + le(UInt32(0))
+        header += le(UInt64(fileSize))
+        header += [UInt8](repeating: 0, count: 60 - header.count)
+        header += le(CRC32C.checksum(header))
+        do {
+            try AtomicFile.write(to: path) { sink in
+                try sink.write(header)
+                try sink.write(table)
+                try sink.writeZeros(align(sink.offset) - sink.offset)
+                for s in sections {
+                    try s.withBytes { try sink.write($0) }
+                    try sink.writeZeros(align(sink.offset) - sink.offset)
+                }
+            }
+        } catch let e as AtomicFile.WriteError {
+            throw .io(path: e.path, reason: e.reason)
+        } catch {
+            throw .io(path: path, reason: "\(error)")
+        }
+    }
+
+    /// A validated file: its kind and sections.
+    public struct Contents: Sendable {
+        /// Path it was read from.
+        public var path: String
+        /// Index kind name.
+        public var kind: String
+        /// Sections by tag.
+        public var sections: [String: Section]
+
+        /// The section `tag`, or `missingSection`.
+        func section(_ tag: String) throws(IndexFileError) -> Section {
+            guard let s = sections[tag] else { throw .missingSection(path: path, section: tag) }
+            return s
+        }
+
+        /// Floats of section `tag`, checking the count.
+        func floats(_ tag: String, count: Int) throws(IndexFileError) -> StoredArray<Float> {
+            let s = try section(tag)
+            guard case let .floats(a) = s.payload, a.count == count else {
+                throw .inconsistent(path: path, reason: "section \(tag) holds \(s.length) bytes, expected \(count) float32 (\(count * 4) bytes)")
+            }
+            return a
+        }
+
+        /// 64-bit integers of section `tag`, checking the count.
+        func int64s(_ tag: String, count: Int) throws(IndexFileError) -> StoredArray<Int64> {
+            let s = try section(tag)
+            guard case let .int64s(a) = s.payload, a.count == count else {
+                throw .inconsistent(path: path, reason: "section \(tag) holds \(s.length) bytes, expected \(count) int64 (\(count * 8) bytes)")
+            }
+            return a
+        }
+
+        /// Bytes of array section `tag`, checking the count.
+        func uint8s(_ tag: String, count: Int) throws(IndexFileError) -> StoredArray<UInt8> {
+            let s = try section(tag)
+            guard case let .uint8s(a) = s.payload, a.count == count else {
+                throw .inconsistent(path: path, reason: "section \(tag) holds \(s.length) bytes, expected \(count)")
+            }
+            return a
+        }
+
+        /// The `META` section parsed as `key=value` lines.
+        func metadata() throws(IndexFileError) -> Metadata {
+            let s = try section("META")
+            guard case let .bytes(b) = s.payload, let text = String(validating: b, as: UTF8.self) else {
+                throw .inconsistent(path: path, reason: "META is not UTF-8 text")
+            }
+            return Metadata(path: path, text: text)
+        }
+    }
+
+    /// Reads and validates `path`. With `mapping`, array sections stay in a read-only memory
+    /// mapping of the file instead of being copied (the pages are still read once to verify
+    /// checksums unless `verifyChecksums` is false).
+    public static func read(_ path: String, mapping: Bool = false, verifyChecksums: Bool = true)
+        throws(IndexFileError) -> Contents {
+        let file: MappedFile
+        do { file = try MappedFile(path: path) } catch { throw .io(path: path, reason: error.reason) }
+        let bytes = file.bytes
+        let size = bytes.count
+        guard size >= magic.count, Array(bytes[0..<magic.count]) == magic else {
+            if size < magic.count, Array(bytes) == Array(magic.prefix(size)) {
+                throw .truncated(path: path, section: "header", expectedBytes: headerSize, foundBytes: size)
+            }
+            throw .badMagic(path: path)
+        }
+        guard size >= 12 else { throw .truncated(path: path, section: "header", expectedBytes: headerSize, foundBytes: size) }
+        let ver = u32(bytes, 8)
+        guard supportedVersions.contains(ver) else {
+            throw .unsupportedVersion(path: path, found: ver, supported: supportedVersions)
+        }
+        guard size >= headerSize else {
+            throw .truncated(path: path, section: "header", expectedBytes: headerSize, foundBytes: size)
+        }
+        let storedHeaderCRC = u32(bytes, 60)
+        let headerCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<60]))
+        guard storedHeaderCRC == headerCRC else {
+            throw .checksumMismatch(path: path, section: "header", stored: storedHeaderCRC, computed: headerCRC)
+        }
+        let kindRaw = u32(bytes, 12)
+        let count = Int(u32(bytes, 16))
+        let declaredSize = Int(u64(bytes, 24))
+        guard size >= declaredSize else {
+            throw .truncated(path: path, section: "file", expectedBytes: declaredSize, foundBytes: size)
+        }
+        guard size == declaredSize else {
+            throw .inconsistent(path: path, reason: "file has \(size) bytes, header declares \(declaredSize)")
+        }
+        guard let kind = IndexKindCode(rawValue: kindRaw) else {
+            throw .wrongKind(path: path, expected: IndexKindCode.allCases.map(\.name).joined(separator: "|"), found: "code \(kindRaw)")
+        }
+        let tableEnd = headerSize + count * entrySize + 4
+        guard count <= 1024, tableEnd <= size else {
+            throw .truncated(path: path, section: "section table", expectedBytes: tableEnd, foundBytes: size)
+        }
+        let storedTableCRC = u32(bytes, tableEnd - 4)
+        let tableCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[headerSize..<(tableEnd - 4)]))
+        guard storedTableCRC == tableCRC else {
+            throw .checksumMismatch(path: path, section: "section table", stored: storedTableCRC, computed: tableCRC)
+        }
+        var sections: [String: Section] = [:]
+        for i in 0..<count {
+            let e = headerSize + i * entrySize
+            let tag = String(decoding: bytes[e..<(e + 4)], as: UTF8.self).trimmingCharacters(in: " ")
+            guard let type = ElementType(rawValue: u32(bytes, e + 4)) else {
+                throw .inconsistent(path: path, reason: "section \(tag) has unknown element type \(u32(bytes, e + 4))")
+            }
+            let offset = Int(u64(bytes, e + 8))
+            let length = Int(u64(bytes, e + 16))
+            let crc = u32(bytes, e + 24)
+            guard offset % alignment == 0, offset >= tableEnd, length >= 0, offset <= size else {
+                throw .inconsistent(path: path, reason: "section \(tag) has invalid offset \(offset)")
+            }
+            guard offset + length <= size else {
+                throw .truncated(path: path, section: tag, expectedBytes: offset + length, foundBytes: size)
+            }
+            let region = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)])
+            if verifyChecksums {
+                let computed = CRC32C.checksum(region)
+                guard computed == crc else {
+                    throw .checksumMismatch(path: path, section: tag, stored: crc, computed: computed)
+                }
+            }
+            let payload: Section.Payload
+            switch type {
+            case .bytes: payload = .bytes(Array(region))
+            case .float32: payload = .floats(try array(file, region, offset, length, mapping, path, tag))
+            case .int64: payload = .int64s(try array(file, region, offset, length, mapping, path, tag))
+            case .uint8: payload = .uint8s(try array(file, region, offset, length, mapping, path, tag))
+            }
+            guard sections[tag] == nil else { throw .inconsistent(path: path, reason: "section \(tag) appears twice") }
+            sections[tag] = Section(tag: tag, type: type, payload: payload)
+        }
+        return Contents(path: path, kind: kind.name, sections: sections)
+    }
+
+    static func array<T: BitwiseCopyable & Sendable>(_ file: MappedFile, _ region: UnsafeRawBufferPointer, _ offset: Int,
+                                                    _ length: Int, _ mapping: Bool, _ path: String,
+                                                    _ tag: String) throws(IndexFileError) -> StoredArray<T> {
+        let size = MemoryLayout<T>.stride
+        guard length % size == 0 else {
+            throw .inconsistent(path: path, reason: "section \(tag) length \(length) is not a multiple of \(size)")
+        }
+        if mapping { return StoredArray(file: file, offset: offset, count: length / size) }
+        return StoredArray(Array(region.bindMemory(to: T.self)))
+    }
+
+    static func align(_ x: Int) -> Int { (x + alignment - 1) / alignment * alignment }
+    static func tagBytes(_ tag: String) -> [UInt8] {
+        let b = Array(tag.utf8.prefix(4))
+        return b + [UInt8](repeating: 0x20, count: 4 - b.count)
+    }
+    static func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+    static func u32(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt32 { UInt32(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+    static func u64(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt64 { UInt64(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+}
+
+/// Numeric codes of index kinds in the header. Append only: codes are part of the format.
+enum IndexKindCode: UInt32, CaseIterable {
+    case flat = 1, pq = 2
+
+    var name: String {
+        switch self {
+        case .flat: return "flat"
+        case .pq: return "pq"
+        }
+    }
+
+    init?(name: String) {
+        guard let c = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = c
+    }
+}
+
+/// `key=value` metadata lines of the `META` section.
+struct Metadata {
+    let path: String
+    var values: [String: String] = [:]
+
+    init(path: String, text: String) {
+        self.path = path
+        for line in text.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+    }
+
+    init(_ pairs: [(String, String)]) {
+        path = ""
+        for (k, v) in pairs { values[k] = v }
+    }
+
+    var encoded: [UInt8] { Array(values.keys.sorted().map { "\($0)=\(values[$0]!)\n" }.joined().utf8) }
+
+    func string(_ key: String) throws(IndexFileError) -> String {
+        guard let v = values[key] else { throw .inconsistent(path: path, reason: "META lacks '\(key)'") }
+        return v
+    }
+
+    func int(_ key: String, in range: ClosedRange<Int> = 0...Int.max) throws(IndexFileError) -> Int {
+        let s = try string(key)
+        guard let v = Int(s), range.contains(v) else {
+            throw .inconsistent(path: path, reason: "META '\(key)' = '\(s)' is not an integer in \(range)")
+        }
+        return v
+    }
+
+    func metric() throws(IndexFileError) -> Metric {
+        let s = try string("metric")
+        guard let m = Metric(rawValue: s) else { throw .inconsistent(path: path, reason: "META 'metric' = '\(s)' is not ip or l2") }
+        return m
+    }
+}

@@ -1,0 +1,40 @@
+extension PQIndex {
+    /// Saves the index to `path` atomically (kind `pq`: sections META, CDBK, CODE, IDS).
+    public func save(to path: String) throws(IndexFileError) {
+        let meta = Metadata([
+            ("dimension", "\(dimension)"), ("subspaces", "\(quantizer.subspaces)"),
+            ("bits", "\(quantizer.bitsPerCode)"), ("metric", metric.rawValue), ("count", "\(count)"),
+        ])
+        try IndexFile.write(kind: "pq", sections: [
+            .bytes("META", meta.encoded), .floats("CDBK", StoredArray(quantizer.codebooks)),
+            .uint8s("CODE", codes), .int64s("IDS", ids),
+        ], to: path)
+    }
+
+    /// Loads a `pq` index saved by `save(to:)`; with `mapping`, codes and ids stay in a
+    /// read-only memory mapping of the file.
+    public static func load(from path: String, mapping: Bool = false) throws(IndexFileError) -> PQIndex {
+        try PQIndex(IndexFile.read(path, mapping: mapping))
+    }
+
+    init(_ file: IndexFile.Contents) throws(IndexFileError) {
+        guard file.kind == "pq" else { throw .wrongKind(path: file.path, expected: "pq", found: file.kind) }
+        let meta = try file.metadata()
+        let d = try meta.int("dimension", in: 1...(1 << 24))
+        let m = try meta.int("subspaces", in: 1...d)
+        let bits = try meta.int("bits", in: 1...8)
+        let n = try meta.int("count")
+        let books = try file.floats("CDBK", count: d * (1 << bits)).array
+        let pq: ProductQuantizer
+        do { pq = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: bits, codebooks: books) } catch {
+            throw .inconsistent(path: file.path, reason: "\(error)")
+        }
+        self.init(quantizer: pq, metric: try meta.metric())
+        codes = try file.uint8s("CODE", count: n * m)
+        ids = try file.int64s("IDS", count: n)
+        let k = pq.codewords
+        if k < 256, let bad = codes.withUnsafeBufferPointer({ $0.first { Int($0) >= k } }) {
+            throw .inconsistent(path: file.path, reason: "code \(bad) is outside 0..<\(k)")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+/// Asymmetric-distance (ADC) lookup tables for a batch of queries: for query q, sub-space m and
+/// codeword k, the score contribution `⟨q_m, c_{m,k}⟩` (inner product) or `−‖q_m − c_{m,k}‖²`
+/// (L2). The score of a code is the sum of its M entries; for L2 that sum is exactly the negated
+/// squared distance to the decoded vector, so ranking by it is ranking by distance.
+public struct LookupTables: Sendable {
+    /// Queries in the batch.
+    public let queries: Int
+    /// Sub-spaces M.
+    public let subspaces: Int
+    /// Codewords per sub-space K.
+    public let codewords: Int
+    /// `queries × M × K` values; table of query q starts at `q * M * K`.
+    public var values: [Float]
+
+    /// Floats per query.
+    public var stride: Int { subspaces * codewords }
+
+    /// Tables over explicit values.
+    public init(queries: Int, subspaces: Int, codewords: Int, values: [Float]) {
+        precondition(values.count == queries * subspaces * codewords, "lookup table size mismatch")
+        self.queries = queries
+        self.subspaces = subspaces
+        self.codewords = codewords
+        self.values = values
+    }
+
+    /// The `M × K` table of query `q`.
+    public func table(_ q: Int) -> ArraySlice<Float> { values[(q * stride)..<((q + 1) * stride)] }
+}
+
+extension ProductQuantizer {
+    /// Lookup tables for every row of `queries` under `metric`, one BLAS product per sub-space
+    /// (queries are read in place through a strided view; no copies).
+    ///
+    /// - Throws: `QuantizerError.dimensionMismatch` for queries of another dimension.
+    public func lookupTables(_ queries: Matrix, metric: Metric) throws(QuantizerError) -> LookupTables {
+        guard queries.columns == dimension else { throw .dimensionMismatch(expected: dimension, found: queries.columns) }
+        let nq = queries.rows, m = subspaces, k = codewords, d = subDimension
+        var values = [Float](repeating: 0, count: nq * m * k)
+        guard nq > 0 else { return LookupTables(queries: 0, subspaces: m, codewords: k, values: values) }
+        let alpha: Float = metric == .l2 ? 2 : 1
+        queries.values.withUnsafeBufferPointer { q in
+            codebooks.withUnsafeBufferPointer { books in
+                values.withUnsafeMutableBufferPointer { out in
+                    for s in 0..<m {
+                        BLAS.gemmABt(m: nq, n: k, k: d, alpha: alpha, a: q.baseAddress! + s * d, lda: dimension,
+                                     b: books.baseAddress! + s * k * d, ldb: d,
+                                     c: out.baseAddress! + s * k, ldc: m * k)
+                    }
+                }
+            }
+        }
+        if metric == .l2 {
+            // −‖q_m − c‖² = 2⟨q_m, c⟩ − ‖c‖² − ‖q_m‖²
+            let cn = codewordSquaredNorms()
+            for i in 0..<nq {
+                for s in 0..<m {
+                    var qn: Float = 0
+                    for j in 0..<d { let v = queries.values[i * dimension + s * d + j]; qn += v * v }
+                    let base = i * m * k + s * k
+                    for c in 0..<k { values[base + c] -= cn[s * k + c] + qn }
+                }
+            }
+        }
+        return LookupTables(queries: nq, subspaces: m, codewords: k, values: values)
+    }
+}

@@ -1,0 +1,65 @@
+extension ProductQuantizer {
+    /// Encodes the rows of `vectors`: `rows × M` bytes, byte m of row i the index of the
+    /// codeword of sub-space m nearest (L2) to sub-vector m of row i.
+    ///
+    /// - Throws: `QuantizerError.dimensionMismatch` for vectors of another dimension.
+    public func encode(_ vectors: Matrix, threads: Int? = nil) throws(QuantizerError) -> [UInt8] {
+        guard vectors.columns == dimension else { throw .dimensionMismatch(expected: dimension, found: vectors.columns) }
+        let n = vectors.rows, m = subspaces, k = codewords, d = subDimension
+        var codes = [UInt8](repeating: 0, count: n * m)
+        guard n > 0 else { return codes }
+        let norms = codewordSquaredNorms()
+        var labels = [Int32](repeating: 0, count: n)
+        let threadCount = Concurrency.resolve(threads: threads)
+        vectors.values.withUnsafeBufferPointer { x in
+            codebooks.withUnsafeBufferPointer { books in
+                norms.withUnsafeBufferPointer { cn in
+                    for s in 0..<m {
+                        labels.withUnsafeMutableBufferPointer { l in
+                            NearestCentroid.assign(points: x.baseAddress! + s * d, count: n, dim: d, stride: dimension,
+                                                   centroids: books.baseAddress! + s * k * d, k: k,
+                                                   centroidSquaredNorms: cn.baseAddress! + s * k,
+                                                   spherical: false, threads: threadCount,
+                                                   labels: l.baseAddress!, distances: nil)
+                        }
+                        for i in 0..<n { codes[i * m + s] = UInt8(truncatingIfNeeded: labels[i]) }
+                    }
+                }
+            }
+        }
+        return codes
+    }
+
+    /// Reconstructs vectors from `n × M` codes: each sub-vector is its codeword.
+    ///
+    /// - Throws: `QuantizerError.codeOutOfRange` for a byte ≥ K (possible when bits < 8), or
+    ///   `.invalidShape` when `codes.count` is not a multiple of M.
+    public func decode(_ codes: [UInt8]) throws(QuantizerError) -> Matrix {
+        let m = subspaces, d = subDimension, k = codewords
+        guard codes.count % m == 0 else {
+            throw .invalidShape("\(codes.count) code bytes is not a multiple of M = \(m)")
+        }
+        let n = codes.count / m
+        var out = Matrix(rows: n, columns: dimension)
+        for i in 0..<n {
+            for s in 0..<m {
+                let c = Int(codes[i * m + s])
+                guard c < k else { throw .codeOutOfRange(code: c, codewords: k) }
+                let src = (s * k + c) * d
+                for j in 0..<d { out.values[i * dimension + s * d + j] = codebooks[src + j] }
+            }
+        }
+        return out
+    }
+
+    /// Mean squared reconstruction error ‖x − decode(encode(x))‖² over the rows of `vectors`.
+    public func reconstructionError(_ vectors: Matrix) throws(QuantizerError) -> Double {
+        let rec = try decode(encode(vectors))
+        var total = 0.0
+        for i in 0..<vectors.values.count {
+            let t = Double(vectors.values[i] - rec.values[i])
+            total += t * t
+        }
+        return vectors.rows == 0 ? 0 : total / Double(vectors.rows)
+    }
+}

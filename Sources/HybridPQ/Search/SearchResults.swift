@@ -1,0 +1,39 @@
+/// The k best database items for each query of a batch, best first.
+///
+/// Row q holds `k` slots; when the database has fewer than `k` items the remaining slots hold
+/// id −1 and score −∞. Scores follow `Metric`: larger is better (inner product, or negated
+/// squared L2 distance).
+public struct SearchResults: Sendable, Equatable {
+    /// Queries in the batch.
+    public let queries: Int
+    /// Slots per query.
+    public let k: Int
+    /// `queries × k` item ids.
+    public var ids: [Int64]
+    /// `queries × k` scores.
+    public var scores: [Float]
+
+    /// Empty results (all slots −1 / −∞).
+    public init(queries: Int, k: Int) {
+        self.queries = queries
+        self.k = k
+        ids = [Int64](repeating: -1, count: queries * k)
+        scores = [Float](repeating: -.infinity, count: queries * k)
+    }
+
+    /// Ids of query `q`, best first (padding included).
+    public func ids(ofQuery q: Int) -> ArraySlice<Int64> { ids[(q * k)..<((q + 1) * k)] }
+    /// Scores of query `q`, best first (padding included).
+    public func scores(ofQuery q: Int) -> ArraySlice<Float> { scores[(q * k)..<((q + 1) * k)] }
+}
+
+extension UnsafeMutablePointer where Pointee == Int64 {
+    /// Writes a collector's pairs (best first) into `k` id and score slots.
+    @usableFromInline
+    func store(_ top: TopK, scores: UnsafeMutablePointer<Float>) {
+        for (j, pair) in top.sorted().enumerated() {
+            self[j] = pair.id
+            scores[j] = pair.score
+        }
+    }
+}
