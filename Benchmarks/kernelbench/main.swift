@@ -47,7 +47,22 @@ func main() {
             ("reference", { c, len, l, s in
                 ADCScanKernel.reference(codes: c, count: len, subspaces: m, codewords: 256, lut: l, scores: s) }),
         ]
-        for (name, kernel) in kernels {
+        // The kernel followed by top-10 selection, as PQIndex.search runs them.
+        let ids = (0..<1024).map { Int64($0) }
+        let withTopK: Kernel = { c, len, l, s in
+            ADCScanKernel.scan(codes: c, count: len, subspaces: m, lut: l, scores: s)
+            var top = TopK(k: 10)
+            ids.withUnsafeBufferPointer { top.offer(scores: s, count: len, ids: $0.baseAddress!) }
+            s[0] = top.threshold
+        }
+        // Early abandoning at a threshold that lets about 1 % of codes through.
+        let bound = lut.withUnsafeBufferPointer { ADCScanKernel.halfBound(lut: $0.baseAddress!, subspaces: m, codewords: 256) }
+        let sampleScores = (0..<10_000).map { i in (0..<m).reduce(Float(0)) { $0 + lut[$1 * 256 + Int(codes[i * m + $1])] } }.sorted()
+        let threshold = sampleScores[sampleScores.count * 99 / 100]
+        let abandoning: Kernel = { c, len, l, s in
+            ADCScanKernel.scanAbandoning(codes: c, count: len, subspaces: m, lut: l, bound: bound, threshold: threshold, scores: s)
+        }
+        for (name, kernel) in kernels + [("adc8+top10", withTopK), ("abandon@1%", abandoning)] {
             let (rate, sink) = measure(codes: codes, lut: lut, n: n, m: m, kernel)
             print(String(format: "M=%2d %-10@ %8.1f M codes/s  %6.2f GB/s of codes  (checksum %.3f)", m, name,
                          rate / 1e6, rate * Double(m) / 1e9, sink))

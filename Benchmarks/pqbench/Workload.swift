@@ -13,6 +13,9 @@ struct Workload {
     var groundTruth: [[Int]]?
     var databaseProtocol: String
 
+    /// The synthetic data set the workload was drawn from, if any (for `--export-data`).
+    var synthetic: CrossViewDataSet?
+
     /// Builds the workload from the options: a data-set directory or synthetic data.
     static func load(_ o: Options, log: (String) -> Void) throws -> Workload {
         if let dir = o.data {
@@ -34,7 +37,10 @@ struct Workload {
         config.seed = o.seed
         var o2 = o
         if o2.queries == nil { o2.queries = 1000 }
-        return crossView(SyntheticDataSet.generate(config), o2, defaultDatabase: "all")
+        let ds = SyntheticDataSet.generate(config)
+        var w = crossView(ds, o2, defaultDatabase: "all")
+        w.synthetic = ds
+        return w
     }
 
     static func crossView(_ ds: CrossViewDataSet, _ o: Options, defaultDatabase: String) -> Workload {

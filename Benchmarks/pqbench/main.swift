@@ -12,11 +12,8 @@ do {
     let logger: (String) -> Void = options.quiet ? { _ in } : log
     let workload = try Workload.load(options, log: logger)
     if let dir = options.exportData {
-        if options.synthetic != nil || options.data == nil {
-            var config = SyntheticDataSet.Configuration(count: options.synthetic ?? 20_000)
-            config.dimension = options.dimension
-            config.seed = options.seed
-            try SyntheticDataSet.generate(config).write(to: dir)
+        if let ds = workload.synthetic {
+            try ds.write(to: dir)
             logger("wrote the synthetic data set to \(dir)")
         } else {
             logger("--export-data applies to synthetic data only; ignored")

@@ -60,13 +60,17 @@ public struct PQIndex: VectorIndex {
                                            results: &results) { q, range, top in
                             let (codes, ids, luts) = shared.value
                             let lut = luts + (q - first) * tables.stride
+                            let bound = eightBit ? ADCScanKernel.halfBound(lut: lut, subspaces: m, codewords: kw) : 0
                             withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanBlock) { buf in
                                 var start = range.lowerBound
                                 while start < range.upperBound {
                                     let len = min(Self.scanBlock, range.upperBound - start)
                                     if eightBit {
-                                        ADCScanKernel.scan(codes: codes + start * m, count: len, subspaces: m,
-                                                           lut: lut, scores: buf.baseAddress!)
+                                        // Codes that cannot beat the current k-th best are abandoned
+                                        // half-way; the top-k is exactly the exhaustive one.
+                                        ADCScanKernel.scanAbandoning(codes: codes + start * m, count: len, subspaces: m,
+                                                                     lut: lut, bound: bound, threshold: top.threshold,
+                                                                     scores: buf.baseAddress!)
                                     } else {
                                         ADCScanKernel.reference(codes: codes + start * m, count: len, subspaces: m,
                                                                 codewords: kw, lut: lut, scores: buf.baseAddress!)

@@ -71,4 +71,77 @@ public enum ADCScanKernel {
             c += M
         }
     }
+
+    // MARK: - Early abandoning
+
+    /// As `scan`, but abandons a code half-way when it provably cannot reach `threshold`:
+    /// after the first M/2 sub-spaces, if `partial + bound < threshold` — `bound` an upper bound
+    /// on what the remaining sub-spaces can add, rounding slack included (see `halfBound`) —
+    /// the code's score is written as −∞ instead of being finished.
+    ///
+    /// Scores of codes that are finished are bit-identical to `scan`'s (same accumulators, same
+    /// order); abandoned codes have true scores strictly below `threshold`, so a top-k whose
+    /// threshold is at least `threshold` would reject them anyway. `M` must be 16, 32 or 64;
+    /// other M fall back to `scan`.
+    public static func scanAbandoning(codes: UnsafePointer<UInt8>, count: Int, subspaces: Int,
+                                      lut: UnsafePointer<Float>, bound: Float, threshold: Float,
+                                      scores: UnsafeMutablePointer<Float>) {
+        guard threshold > -.infinity else {
+            scan(codes: codes, count: count, subspaces: subspaces, lut: lut, scores: scores)
+            return
+        }
+        let cut = threshold - bound
+        switch subspaces {
+        case 16: scanAbandoning(codes, count, 16, lut, cut, scores)
+        case 32: scanAbandoning(codes, count, 32, lut, cut, scores)
+        case 64: scanAbandoning(codes, count, 64, lut, cut, scores)
+        default: scan(codes: codes, count: count, subspaces: subspaces, lut: lut, scores: scores)
+        }
+    }
+
+    @inline(__always)
+    static func scanAbandoning(_ codes: UnsafePointer<UInt8>, _ count: Int, _ M: Int,
+                               _ lut: UnsafePointer<Float>, _ cut: Float, _ scores: UnsafeMutablePointer<Float>) {
+        var c = codes
+        let half = M / 2
+        for i in 0..<count {
+            var even: Float = 0, odd: Float = 0
+            var m = 0
+            while m < half {
+                add8(c + m, lut + m * 256, &even, &odd)
+                m += 8
+            }
+            if even + odd < cut {
+                scores[i] = -.infinity
+            } else {
+                while m < M {
+                    add8(c + m, lut + m * 256, &even, &odd)
+                    m += 8
+                }
+                scores[i] = even + odd
+            }
+            c += M
+        }
+    }
+
+    /// The `bound` argument of `scanAbandoning` for one `M × K` table: the sum over the second
+    /// half of the sub-spaces of each sub-space's largest entry, plus slack for Float rounding
+    /// (4 · M · 2⁻²³ · Σ_m max_k |lut[m][k]| — above the worst-case error of both the partial and
+    /// the full sum), so abandoning is exact, never approximate.
+    public static func halfBound(lut: UnsafePointer<Float>, subspaces: Int, codewords: Int) -> Float {
+        var bound: Float = 0
+        var magnitude: Float = 0
+        for m in 0..<subspaces {
+            var hi = -Float.infinity, absHi: Float = 0
+            for k in 0..<codewords {
+                let v = lut[m * codewords + k]
+                hi = max(hi, v)
+                absHi = max(absHi, abs(v))
+            }
+            if m >= subspaces / 2 { bound += hi }
+            magnitude += absHi
+        }
+        return bound + 4 * Float(subspaces) * Float.ulpOfOne * magnitude
+    }
 }
+

@@ -64,6 +64,7 @@ public enum IndexFile {
         }
         let tableBytes = sections.count * entrySize + 4
         var offset = align(headerSize + tableBytes)
+        var fileSize = offset
         var table: [UInt8] = []
         for s in sections {
             let len = s.length
@@ -74,10 +75,10 @@ public enum IndexFile {
             table += le(UInt64(len))
             table += le(crc)
             table += le(UInt32(0))
+            fileSize = offset + len
             offset = align(offset + len)
         }
         table += le(CRC32C.checksum(table))
-        let fileSize = offset
         var header = magic
         header += le(version) + le(kindCode.rawValue) + le(UInt32(sections.count)) + le(UInt32(0))
         header += le(UInt64(fileSize))
@@ -88,9 +89,9 @@ public enum IndexFile {
                 try sink.write(header)
                 try sink.write(table)
                 try sink.writeZeros(align(sink.offset) - sink.offset)
-                for s in sections {
+                for (i, s) in sections.enumerated() {
                     try s.withBytes { try sink.write($0) }
-                    try sink.writeZeros(align(sink.offset) - sink.offset)
+                    if i + 1 < sections.count { try sink.writeZeros(align(sink.offset) - sink.offset) }
                 }
             }
         } catch let e as AtomicFile.WriteError {
@@ -202,6 +203,7 @@ public enum IndexFile {
             throw .checksumMismatch(path: path, section: "section table", stored: storedTableCRC, computed: tableCRC)
         }
         var sections: [String: Section] = [:]
+        var covered = [(tableEnd, tableEnd)]   // byte ranges not covered by a checksum must be zero
         for i in 0..<count {
             let e = headerSize + i * entrySize
             let tag = String(decoding: bytes[e..<(e + 4)], as: UTF8.self).trimmingCharacters(in: " ")
@@ -217,6 +219,7 @@ public enum IndexFile {
             guard offset + length <= size else {
                 throw .truncated(path: path, section: tag, expectedBytes: offset + length, foundBytes: size)
             }
+            covered.append((offset, offset + length))
             let region = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)])
             if verifyChecksums {
                 let computed = CRC32C.checksum(region)
@@ -234,6 +237,18 @@ public enum IndexFile {
             guard sections[tag] == nil else { throw .inconsistent(path: path, reason: "section \(tag) appears twice") }
             sections[tag] = Section(tag: tag, type: type, payload: payload)
         }
+        // Alignment padding is outside every checksum: it must be zero, and the file must end
+        // where the last section does, so no byte of the file escapes validation.
+        covered.sort { $0.0 < $1.0 }
+        var end = covered[0].1
+        for (lo, hi) in covered.dropFirst() {
+            guard lo >= end else { throw .inconsistent(path: path, reason: "sections overlap at byte \(lo)") }
+            if bytes[end..<lo].contains(where: { $0 != 0 }) {
+                throw .inconsistent(path: path, reason: "non-zero padding before byte \(lo): the file is corrupt")
+            }
+            end = hi
+        }
+        guard end == size else { throw .inconsistent(path: path, reason: "\(size - end) bytes after the last section") }
         return Contents(path: path, kind: kind.name, sections: sections)
     }
 

@@ -51,8 +51,10 @@ public struct ProductQuantizer: Sendable, Equatable {
     /// - Parameters:
     ///   - iterations: Lloyd iterations per sub-space (FAISS uses 25).
     ///   - seed: seed of every sub-space's k-means (sub-space m uses `seed + m`).
+    ///   - progress: called after each sub-space with (sub-spaces done, M), for progress reports.
     public static func train(_ data: Matrix, subspaces: Int, bitsPerCode: Int = 8, iterations: Int = 25,
-                             seed: UInt64 = 1234) throws(QuantizerError) -> ProductQuantizer {
+                             seed: UInt64 = 1234,
+                             progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws(QuantizerError) -> ProductQuantizer {
         try validate(dimension: data.columns, subspaces: subspaces, bitsPerCode: bitsPerCode)
         let d = data.columns / subspaces, k = 1 << bitsPerCode
         var books = [Float](repeating: 0, count: data.columns * k)
@@ -64,6 +66,7 @@ public struct ProductQuantizer: Sendable, Equatable {
             let result: KMeans.Result
             do { result = try KMeans(config).fit(sub) } catch { throw .training(error) }
             books.replaceSubrange((m * k * d)..<((m + 1) * k * d), with: result.centroids.values)
+            progress?(m + 1, subspaces)
         }
         return try ProductQuantizer(dimension: data.columns, subspaces: subspaces, bitsPerCode: bitsPerCode,
                                     codebooks: books)
