@@ -10,6 +10,8 @@ struct Options {
     var model: String?                // fixed: --model FILE (trained methods, later)
     var json: String?                 // fixed: --json FILE
     var csv: String?
+    var plot: String?                 // --plot FILE.svg
+    var micro: Int?                   // --micro N: kernel throughput only
     var threads: Int?                 // fixed: --threads T
     var k = 10                        // fixed: --k K
     var metric: Metric?               // nil: ip for flat, l2 for quantized methods
@@ -21,19 +23,27 @@ struct Options {
     var exportData: String?
     var saveIndexes: String?
     var quiet = false
+    var rerank: Int?                  // pq4/opq4: candidates re-scored exactly (default 10·k)
+    var kernel: FastScanKernel = .best
 
     static let usage = """
-    usage: pqbench [--data DIR | --synthetic N [--dim D]] [--methods flat,pq] [--bytes 8,16,32,64]
-                   [--metric ip|l2] [--k K] [--threads T] [--json FILE] [--csv FILE]
+    usage: pqbench --micro N [--bytes LIST]
+           pqbench [--data DIR | --synthetic N [--dim D]] [--methods flat,pq] [--bytes 8,16,32,64]
+                   [--metric ip|l2] [--k K] [--threads T] [--json FILE] [--csv FILE] [--plot FILE.svg]
                    [--database test|all] [--queries Q] [--iterations I] [--seed S] [--depth R]
+                   [--rerank R] [--kernel auto|portable|avx2|avx512]
                    [--export-data DIR] [--save-indexes DIR] [--quiet]
 
       --data DIR        data-set directory (DESIGN.md §4: queries.npy, targets.npy, split.json)
                         or a plain vector set (base/query[/learn/groundtruth] .npy or .fvecs)
       --synthetic N     built-in deterministic synthetic cross-view data of N items (default
                         when --data is absent: N = 20000); --dim sets its dimension (384)
-      --methods LIST    flat (exact float search) and pq (8-bit product quantization)
-      --bytes LIST      code bytes per item for quantized methods (pq: M = bytes)
+      --methods LIST    flat (exact float search), pq (8-bit PQ), pq4 (4-bit PQ, fast scan +
+                        exact re-ranking), opq / opq4 (the same behind a learned rotation)
+      --bytes LIST      code bytes per item for quantized methods (8-bit: M = bytes; 4-bit:
+                        M = 2·bytes)
+      --rerank R        pq4/opq4: candidates re-scored with exact float tables (default 10·k)
+      --kernel K        pq4/opq4: auto (fastest available), portable, avx2 or avx512
       --metric M        ip or l2 for every method; default: ip for flat, l2 for pq (on unit
                         vectors l2 ranks PQ codes better; see docs/BENCHMARKS.md)
       --database D      test: the test split's targets (default for --data); all: every item
@@ -42,6 +52,9 @@ struct Options {
       --depth R         result depth for R@k and MdR (default 1000)
       --iterations I    k-means iterations per sub-space (default 25, as FAISS)
       --threads T       cores to use (default: all); scan throughput is always one core
+      --micro N         micro-benchmark: scan-kernel throughput on one core over N random codes
+                        per --bytes value (codes/s, GB/s) and streaming memory bandwidth
+      --plot FILE.svg   draw R@1 and R@10 against bytes per item, one line per method
       --export-data DIR write the data set used (e.g. the synthetic one) as .npy files
       --save-indexes DIR  save every index built to DIR/<method>-<bytes>.hpq
     """
@@ -82,6 +95,8 @@ struct Options {
             case "--model": o.model = try value(a)
             case "--json": o.json = try value(a)
             case "--csv": o.csv = try value(a)
+            case "--plot": o.plot = try value(a)
+            case "--micro": o.micro = try int(a)
             case "--threads": o.threads = try int(a)
             case "--k": o.k = try int(a)
             case "--metric":
@@ -99,6 +114,17 @@ struct Options {
             case "--export-data": o.exportData = try value(a)
             case "--save-indexes": o.saveIndexes = try value(a)
             case "--quiet": o.quiet = true
+            case "--rerank": o.rerank = try int(a)
+            case "--kernel":
+                let v = try value(a)
+                if v == "auto" { o.kernel = .best; break }
+                guard let k = FastScanKernel(rawValue: v) else {
+                    throw UsageError("--kernel expects auto, portable, avx2 or avx512, got '\(v)'")
+                }
+                guard k.isAvailable else {
+                    throw UsageError("--kernel \(v) is not available on this processor (available: \(FastScanKernel.available.map(\.rawValue).joined(separator: ", ")))")
+                }
+                o.kernel = k
             case "-h", "--help": throw UsageError(nil)
             default: throw UsageError("unknown option '\(a)'")
             }

@@ -21,7 +21,7 @@ struct ResultRow {
 
 /// Builds each requested index and measures it.
 final class Runner {
-    static let knownMethods = ["flat", "pq"]
+    static let knownMethods = ["flat", "pq", "pq4", "opq", "opq4"]
 
     let options: Options
     let workload: Workload
@@ -48,33 +48,58 @@ final class Runner {
                     try index.add(workload.database, ids: nil)
                     return index
                 })
-            case "pq":
-                let metric = options.metric ?? .l2
-                for b in options.bytes {
-                    let d = workload.database.columns
-                    guard d % b == 0 else {
-                        log("pq: skipping \(b) bytes: dimension \(d) is not divisible by M = \(b)")
-                        continue
-                    }
-                    log("pq: training M=\(b), K=256 on \(workload.train.rows) vectors…")
-                    let t0 = Clock.now()
-                    let progress = Progress("pq M=\(b): sub-space", enabled: !options.quiet)
-                    let pq = try ProductQuantizer.train(workload.train, subspaces: b, bitsPerCode: 8,
-                                                        iterations: options.iterations, seed: options.seed,
-                                                        progress: progress.update)
-                    let trainSeconds = Clock.now() - t0
-                    rows.append(try measure(method: "pq", params: [("M", "\(b)"), ("K", "256")],
-                                            trainSeconds: trainSeconds) { () throws -> any VectorIndex in
-                        var index = PQIndex(quantizer: pq, metric: metric)
-                        try index.add(workload.database, ids: nil)
-                        return index
-                    })
-                }
+            case "pq", "pq4", "opq", "opq4":
+                for b in options.bytes { if let row = try quantized(method, bytes: b) { rows.append(row) } }
             default:
                 throw UsageError("method '\(method)' is not implemented in this build")
             }
         }
         return rows
+    }
+
+    /// One quantized method at `bytes` code bytes per item: 8-bit methods use M = bytes, 4-bit
+    /// ones M = 2 · bytes. Returns nil (with a note) when D is not divisible by M.
+    func quantized(_ method: String, bytes b: Int) throws -> ResultRow? {
+        let fourBit = method.hasSuffix("4"), rotated = method.hasPrefix("opq")
+        let d = workload.database.columns, m = fourBit ? 2 * b : b, bits = fourBit ? 4 : 8
+        guard d % m == 0 else {
+            log("\(method): skipping \(b) bytes: dimension \(d) is not divisible by M = \(m)")
+            return nil
+        }
+        let metric = options.metric ?? .l2
+        let t0 = Clock.now()
+        var rotation: Matrix?
+        let pq: ProductQuantizer
+        if rotated {
+            var config = OPQ.Configuration(subspaces: m, bitsPerCode: bits)
+            config.seed = options.seed
+            config.finalPQIterations = options.iterations
+            let progress = Progress("\(method) M=\(m): round", enabled: !options.quiet)
+            let opq = try OPQ.train(workload.train, config, progress: progress.update)
+            rotation = opq.rotation
+            pq = opq.quantizer
+        } else {
+            let progress = Progress("\(method) M=\(m): sub-space", enabled: !options.quiet)
+            pq = try ProductQuantizer.train(workload.train, subspaces: m, bitsPerCode: bits, iterations: options.iterations,
+                                            seed: options.seed, progress: progress.update)
+        }
+        let trainSeconds = Clock.now() - t0
+        var params = [("M", "\(m)"), ("K", "\(1 << bits)")]
+        if fourBit {
+            params += [("rerank", "\(options.rerank ?? PQ4Index.defaultRerank(k: options.k))"), ("kernel", options.kernel.rawValue)]
+        }
+        return try measure(method: method, params: params, trainSeconds: trainSeconds) { () throws -> any VectorIndex in
+            var index: any VectorIndex
+            switch (fourBit, rotation) {
+            case (false, nil): index = PQIndex(quantizer: pq, metric: metric)
+            case (false, let r?): index = try OPQIndex(rotation: r, base: PQIndex(quantizer: pq, metric: metric))
+            case (true, nil): index = FastScanSearch(index: try PQ4Index(quantizer: pq, metric: metric), rerank: options.rerank, kernel: options.kernel)
+            case (true, let r?): index = FastScanSearch(index: try PQ4Index(quantizer: pq, metric: metric), rerank: options.rerank,
+                                                         kernel: options.kernel, rotation: r)
+            }
+            try index.add(workload.database, ids: nil)
+            return index
+        }
     }
 
     /// Builds an index, evaluates recall at depth, and times batch search and one-core scans.
@@ -85,21 +110,21 @@ final class Runner {
         let addSeconds = Clock.now() - t0
         let q = workload.queries
         let depth = min(max(options.depth, options.k, 10), index.count)
+        // R@k and ANN recall from a depth-10 search (the configuration that is timed); MdR from
+        // the deep search. For exact-scoring indexes the first is a prefix of the second.
+        let top10 = try index.search(q, k: max(10, options.k), threads: threads)
         let deep = try index.search(q, k: depth, threads: threads)
         var row = ResultRow(method: method, params: params + [("metric", index.metric.rawValue)],
                             bytesPerItem: index.bytesPerItem, indexBytes: index.memoryBytes,
                             trainSeconds: trainSeconds, addSeconds: addSeconds, searchQPS: 0, scanPerCore: 0,
                             queries: q.rows)
-        if let expected = workload.expected {
-            let m = RetrievalMetrics(results: deep, expected: expected)
+        let expected = workload.expected ?? workload.groundTruth.map { $0.map { Int64($0.first ?? -1) } }
+        if let expected {
+            let m = RetrievalMetrics(results: top10, expected: expected)
             row.recall1 = m.recallAt1; row.recall5 = m.recallAt5; row.recall10 = m.recallAt10
-            row.medianRank = m.medianRank
-        } else if let gt = workload.groundTruth {
-            let m = RetrievalMetrics(results: deep, expected: gt.map { Int64($0.first ?? -1) })
-            row.recall1 = m.recallAt1; row.recall5 = m.recallAt5; row.recall10 = m.recallAt10
-            row.medianRank = m.medianRank
+            row.medianRank = RetrievalMetrics(results: deep, expected: expected).medianRank
         }
-        row.annRecall10 = try RetrievalMetrics.overlap(deep, exact: exactResults(index.metric), k: 10)
+        row.annRecall10 = try RetrievalMetrics.overlap(top10, exact: exactResults(index.metric), k: 10)
 
         // Batch throughput: all queries, all cores, depth k; repeated for at least 0.5 s.
         row.searchQPS = Double(q.rows) / (try timed(minimum: 0.5) { _ = try index.search(q, k: options.k, threads: threads) })
@@ -112,6 +137,10 @@ final class Runner {
             let path = dir + "/\(method)-\(index.bytesPerItem).hpq"
             if let f = index as? FlatIndex { try f.save(to: path) }
             if let p = index as? PQIndex { try p.save(to: path) }
+            if let p = index as? OPQIndex { try p.save(to: path) }
+            if let p = index as? FastScanSearch {
+                if let r = p.rotation { try OPQ4Index(rotation: r, base: p.index).save(to: path) } else { try p.index.save(to: path) }
+            }
         }
         log(String(format: "%@ %@: R@1 %@, ANN R@10 %.4f, %.0f QPS, %.3g codes/s/core", method,
                    params.map { "\($0.0)=\($0.1)" }.joined(separator: ","), row.recall1.map { String(format: "%.4f", $0) } ?? "-",
@@ -148,4 +177,26 @@ final class Runner {
 
 enum Clock {
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+}
+
+/// A `PQ4Index` (behind an optional OPQ rotation) with pqbench's re-ranking depth and kernel
+/// fixed, so `measure` can search it through the `VectorIndex` protocol.
+struct FastScanSearch: VectorIndex {
+    var index: PQ4Index
+    let rerank: Int?
+    let kernel: FastScanKernel
+    var rotation: Matrix? = nil
+    var dimension: Int { index.dimension }
+    var count: Int { index.count }
+    var metric: Metric { index.metric }
+    var bytesPerItem: Int { index.bytesPerItem }
+    var memoryBytes: Int { index.memoryBytes + (rotation?.values.count ?? 0) * 4 }
+    mutating func add(_ vectors: Matrix, ids: [Int64]?) throws(IndexError) {
+        try index.add(rotation.map { vectors.multiplied($0) } ?? vectors, ids: ids)
+    }
+    func search(_ queries: Matrix, k: Int, threads: Int?) throws(IndexError) -> SearchResults {
+        // The deep evaluation search asks for k up to 1000: re-rank at least that many.
+        try index.search(rotation.map { queries.multiplied($0) } ?? queries, k: k, threads: threads,
+                         rerank: max(rerank ?? PQ4Index.defaultRerank(k: min(k, 10)), k), kernel: kernel)
+    }
 }

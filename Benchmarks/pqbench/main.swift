@@ -9,6 +9,10 @@ do {
     let options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
     let threads = Concurrency.resolve(threads: options.threads)
     BLAS.threads = threads
+    if let n = options.micro {
+        print(Micro.run(items: n, bytes: options.bytes), terminator: "")
+        exit(0)
+    }
     let logger: (String) -> Void = options.quiet ? { _ in } : log
     let workload = try Workload.load(options, log: logger)
     if let dir = options.exportData {
@@ -28,6 +32,10 @@ do {
     print(report.table(), terminator: "")
     if let path = options.json { try AtomicFile.write(Array(report.json().utf8), to: path) }
     if let path = options.csv { try AtomicFile.write(Array(report.csv().utf8), to: path) }
+    if let path = options.plot {
+        let plot = RecallPlot(title: "\(workload.name): recall against bytes per item", rows: rows)
+        try AtomicFile.write(Array(plot.svg().utf8), to: path)
+    }
 } catch let e as UsageError {
     if let m = e.message { log(m) }
     FileHandle.standardError.write(Data((Options.usage + "\n").utf8))

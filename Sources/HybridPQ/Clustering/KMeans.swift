@@ -30,6 +30,9 @@ public struct KMeans: Sendable {
         /// Train on at most `clusters * maxPointsPerCentroid` points, sampled with `seed`
         /// (FAISS's rule: more points cost time and barely move the centroids). `nil`: all.
         public var maxPointsPerCentroid: Int? = 256
+        /// Start from these centroids (`clusters × D`) instead of `initialization`: a warm start,
+        /// as OPQ's alternation and HCQ's per-epoch refit use.
+        public var initialCentroids: Matrix?
 
         /// A configuration for `clusters` clusters with defaults for the rest.
         public init(clusters: Int) { self.clusters = clusters }
@@ -74,7 +77,15 @@ public struct KMeans: Sendable {
             points = data.gathering(rows: Self.sample(count: cap * k, from: data.rows, using: &rng))
         }
         if configuration.spherical { points = points.rowNormalized() }
-        var centroids = initialCentroids(points, using: &rng)
+        var centroids: Matrix
+        if let start = configuration.initialCentroids {
+            guard start.rows == k, start.columns == data.columns else {
+                throw .invalidConfiguration("initial centroids are \(start.rows)×\(start.columns), expected \(k)×\(data.columns)")
+            }
+            centroids = configuration.spherical ? start.rowNormalized() : start
+        } else {
+            centroids = initialCentroids(points, using: &rng)
+        }
         var history: [Double] = []
         var assignment = Self.assign(points, to: centroids, spherical: configuration.spherical)
         var reseeded = 0

@@ -81,13 +81,7 @@ public struct FlatIndex: VectorIndex {
                                 }
                                 ds += db
                             }
-                            results.ids.withUnsafeMutableBufferPointer { ib in
-                                results.scores.withUnsafeMutableBufferPointer { sb in
-                                    for i in 0..<qb {
-                                        (ib.baseAddress! + (qs + i) * k).store(tops[i], scores: sb.baseAddress! + (qs + i) * k)
-                                    }
-                                }
-                            }
+                            results.store(tops, from: qs)
                             qs += qb
                         }
                     }

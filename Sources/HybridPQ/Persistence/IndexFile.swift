@@ -275,12 +275,15 @@ public enum IndexFile {
 
 /// Numeric codes of index kinds in the header. Append only: codes are part of the format.
 enum IndexKindCode: UInt32, CaseIterable {
-    case flat = 1, pq = 2
+    case flat = 1, pq = 2, pq4 = 3, opq = 4, opq4 = 5
 
     var name: String {
         switch self {
         case .flat: return "flat"
         case .pq: return "pq"
+        case .pq4: return "pq4"
+        case .opq: return "opq"
+        case .opq4: return "opq4"
         }
     }
 

@@ -1,24 +1,26 @@
 extension PQIndex {
     /// Saves the index to `path` atomically (kind `pq`: sections META, CDBK, CODE, IDS).
     public func save(to path: String) throws(IndexFileError) {
-        let meta = Metadata([
-            ("dimension", "\(dimension)"), ("subspaces", "\(quantizer.subspaces)"),
-            ("bits", "\(quantizer.bitsPerCode)"), ("metric", metric.rawValue), ("count", "\(count)"),
-        ])
-        try IndexFile.write(kind: "pq", sections: [
-            .bytes("META", meta.encoded), .floats("CDBK", StoredArray(quantizer.codebooks)),
-            .uint8s("CODE", codes), .int64s("IDS", ids),
-        ], to: path)
+        try IndexFile.write(kind: "pq", sections: sections(), to: path)
     }
 
     /// Loads a `pq` index saved by `save(to:)`; with `mapping`, codes and ids stay in a
     /// read-only memory mapping of the file.
     public static func load(from path: String, mapping: Bool = false) throws(IndexFileError) -> PQIndex {
-        try PQIndex(IndexFile.read(path, mapping: mapping))
+        try PQIndex(IndexFile.read(path, mapping: mapping), kind: "pq")
     }
 
-    init(_ file: IndexFile.Contents) throws(IndexFileError) {
-        guard file.kind == "pq" else { throw .wrongKind(path: file.path, expected: "pq", found: file.kind) }
+    func sections() -> [IndexFile.Section] {
+        let meta = Metadata([
+            ("dimension", "\(dimension)"), ("subspaces", "\(quantizer.subspaces)"),
+            ("bits", "\(quantizer.bitsPerCode)"), ("metric", metric.rawValue), ("count", "\(count)"),
+        ])
+        return [.bytes("META", meta.encoded), .floats("CDBK", StoredArray(quantizer.codebooks)),
+                .uint8s("CODE", codes), .int64s("IDS", ids)]
+    }
+
+    init(_ file: IndexFile.Contents, kind: String) throws(IndexFileError) {
+        guard file.kind == kind else { throw .wrongKind(path: file.path, expected: kind, found: file.kind) }
         let meta = try file.metadata()
         let d = try meta.int("dimension", in: 1...(1 << 24))
         let m = try meta.int("subspaces", in: 1...d)

@@ -52,16 +52,21 @@ public struct ProductQuantizer: Sendable, Equatable {
     ///   - iterations: Lloyd iterations per sub-space (FAISS uses 25).
     ///   - seed: seed of every sub-space's k-means (sub-space m uses `seed + m`).
     ///   - progress: called after each sub-space with (sub-spaces done, M), for progress reports.
+    ///   - warmStart: continue from this quantizer's codebooks (same shape) instead of seeding.
     public static func train(_ data: Matrix, subspaces: Int, bitsPerCode: Int = 8, iterations: Int = 25,
-                             seed: UInt64 = 1234,
+                             seed: UInt64 = 1234, warmStart: ProductQuantizer? = nil,
                              progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws(QuantizerError) -> ProductQuantizer {
         try validate(dimension: data.columns, subspaces: subspaces, bitsPerCode: bitsPerCode)
+        if let w = warmStart, w.dimension != data.columns || w.subspaces != subspaces || w.bitsPerCode != bitsPerCode {
+            throw .invalidShape("warm start quantizer has another shape")
+        }
         let d = data.columns / subspaces, k = 1 << bitsPerCode
         var books = [Float](repeating: 0, count: data.columns * k)
         for m in 0..<subspaces {
             var config = KMeans.Configuration(clusters: k)
             config.maxIterations = iterations
             config.seed = seed &+ UInt64(m)
+            config.initialCentroids = warmStart?.codebook(m)
             let sub = data.slicing(columns: (m * d)..<((m + 1) * d))
             let result: KMeans.Result
             do { result = try KMeans(config).fit(sub) } catch { throw .training(error) }

@@ -9,40 +9,50 @@ enum ParallelSearch {
     static let minimumDatabaseChunk = 32_768
 
     /// Runs `scan(query, databaseRange, &top)` for every query in `queries` over the whole
-    /// database and stores each query's best `k` in row `query` of `results`.
+    /// database and returns each query's collector (index `q - queries.lowerBound`).
+    static func collect(queries: Range<Int>, databaseCount n: Int, k: Int, threads: Int,
+                        scan: @Sendable (_ query: Int, _ range: Range<Int>, _ top: inout TopK) -> Void) -> [TopK] {
+        var tops = [TopK](repeating: TopK(k: k), count: queries.count)
+        let splitDatabase = queries.count < threads && n >= 2 * minimumDatabaseChunk
+        tops.withUnsafeMutableBufferPointer { tb in
+            let out = UncheckedSendable(tb.baseAddress!)
+            if !splitDatabase {
+                parallelChunks(count: queries.count, threads: threads) { chunk in
+                    for local in chunk { scan(queries.lowerBound + local, 0..<n, &out.value[local]) }
+                }
+                return
+            }
+            let chunks = chunkCount(count: n, threads: threads, minimumChunk: minimumDatabaseChunk)
+            for local in 0..<queries.count {
+                var partial = [TopK](repeating: TopK(k: k), count: chunks)
+                partial.withUnsafeMutableBufferPointer { pb in
+                    let p = UncheckedSendable(pb.baseAddress!)
+                    parallelChunksIndexed(count: n, threads: threads, minimumChunk: minimumDatabaseChunk) { c, range in
+                        scan(queries.lowerBound + local, range, &p.value[c])
+                    }
+                }
+                for c in 0..<chunks { out.value[local].merge(partial[c]) }
+            }
+        }
+        return tops
+    }
+
+    /// As `collect`, storing each query's best `k` in row `query` of `results`.
     static func run(queries: Range<Int>, databaseCount n: Int, k: Int, threads: Int,
                     results: inout SearchResults,
                     scan: @Sendable (_ query: Int, _ range: Range<Int>, _ top: inout TopK) -> Void) {
-        results.ids.withUnsafeMutableBufferPointer { idb in
-            results.scores.withUnsafeMutableBufferPointer { sb in
-                let out = UncheckedSendable((idb.baseAddress!, sb.baseAddress!))
-                let splitDatabase = queries.count < threads && n >= 2 * minimumDatabaseChunk
-                if !splitDatabase {
-                    parallelChunks(count: queries.count, threads: threads) { chunk in
-                        let (ids, scores) = out.value
-                        for local in chunk {
-                            let q = queries.lowerBound + local
-                            var top = TopK(k: k)
-                            scan(q, 0..<n, &top)
-                            (ids + q * k).store(top, scores: scores + q * k)
-                        }
-                    }
-                    return
-                }
-                let chunks = chunkCount(count: n, threads: threads, minimumChunk: minimumDatabaseChunk)
-                for q in queries {
-                    var partial = [TopK](repeating: TopK(k: k), count: chunks)
-                    partial.withUnsafeMutableBufferPointer { pb in
-                        let p = UncheckedSendable(pb.baseAddress!)
-                        parallelChunksIndexed(count: n, threads: threads, minimumChunk: minimumDatabaseChunk) { c, range in
-                            scan(q, range, &p.value[c])
-                        }
-                    }
-                    var top = partial[0]
-                    for c in 1..<chunks { top.merge(partial[c]) }
-                    let (ids, scores) = out.value
-                    (ids + q * k).store(top, scores: scores + q * k)
-                }
+        let tops = collect(queries: queries, databaseCount: n, k: k, threads: threads, scan: scan)
+        results.store(tops, from: queries.lowerBound)
+    }
+}
+
+extension SearchResults {
+    /// Writes collectors (best first) into rows `first`, `first + 1`, ….
+    mutating func store(_ tops: [TopK], from first: Int) {
+        for (i, top) in tops.enumerated() {
+            for (j, pair) in top.sorted().enumerated() {
+                ids[(first + i) * k + j] = pair.id
+                scores[(first + i) * k + j] = pair.score
             }
         }
     }

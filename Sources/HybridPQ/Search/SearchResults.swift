@@ -26,14 +26,3 @@ public struct SearchResults: Sendable, Equatable {
     /// Scores of query `q`, best first (padding included).
     public func scores(ofQuery q: Int) -> ArraySlice<Float> { scores[(q * k)..<((q + 1) * k)] }
 }
-
-extension UnsafeMutablePointer where Pointee == Int64 {
-    /// Writes a collector's pairs (best first) into `k` id and score slots.
-    @usableFromInline
-    func store(_ top: TopK, scores: UnsafeMutablePointer<Float>) {
-        for (j, pair) in top.sorted().enumerated() {
-            self[j] = pair.id
-            scores[j] = pair.score
-        }
-    }
-}

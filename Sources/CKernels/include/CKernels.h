@@ -1,0 +1,33 @@
+// HybridPQ's SIMD byte-shuffle kernels: the only C in the project.
+//
+// Portable Swift cannot express pshufb-style in-register table lookups today, so just these
+// inner loops live here. Each function is compiled for its instruction set with
+// __attribute__((target(...))) — no compiler flags — and the library calls one only after
+// hpq_cpu_features() says the processor has it. Every kernel has a portable Swift reference
+// (FastScanKernel.reference) that the tests compare it against, bit for bit.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Bit 0: AVX2. Bit 1: AVX-512 F+BW. Read once from CPUID via __builtin_cpu_supports.
+unsigned hpq_cpu_features(void);
+
+/// 4-bit fast scan. `codes` holds `blocks` blocks of 32 items in the layout of
+/// docs/FAST_SCAN.md: for each of `subspaces` sub-spaces (an even number), 16 bytes whose byte j
+/// is item j's code in the low nibble and item j+16's code in the high nibble. `lut` holds
+/// 16 uint8 entries per sub-space. Writes, per block, 32 uint16 sums (item order) to `out`.
+/// Sums are exact integers: subspaces * 255 must not exceed 65535.
+void hpq_fast_scan_avx2(const uint8_t *codes, size_t blocks, size_t subspaces,
+                        const uint8_t *lut, uint16_t *out);
+
+/// As hpq_fast_scan_avx2, four sub-spaces per 512-bit register (AVX-512 BW).
+void hpq_fast_scan_avx512(const uint8_t *codes, size_t blocks, size_t subspaces,
+                          const uint8_t *lut, uint16_t *out);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,153 @@
+/// A 4-bit product-quantized index searched by fast scan: codes in the 32-item block layout of
+/// `FastScanLayout`, per-query tables quantized to UInt8 (`QuantizedLookupTable`) and looked up
+/// in SIMD registers by a `FastScanKernel`, then the best `rerank` candidates re-scored with the
+/// exact float tables so the quantized table costs no recall.
+///
+/// Bytes per item: M / 2 (M sub-spaces of 16 codewords). Results depend only on the data, never
+/// on the kernel or the thread count: kernels give identical integer sums, candidates are chosen
+/// by (sum, position), and the final order by (exact score, id).
+public struct PQ4Index: VectorIndex {
+    /// The quantizer (4 bits per code).
+    public let quantizer: ProductQuantizer
+    public let metric: Metric
+    /// Block layout of the codes.
+    public let layout: FastScanLayout
+    /// Packed codes, `layout.blocks(for: count) × layout.blockBytes` bytes.
+    public internal(set) var codes: StoredArray<UInt8>
+    /// External id of each item.
+    public internal(set) var ids: StoredArray<Int64>
+
+    /// An empty index over a trained 4-bit quantizer.
+    ///
+    /// - Throws: `IndexError.unsupported` unless `bitsPerCode == 4` and M ≤ 257.
+    public init(quantizer: ProductQuantizer, metric: Metric = .l2) throws(IndexError) {
+        guard quantizer.bitsPerCode == 4 else {
+            throw .unsupported("fast scan needs 4-bit codes; the quantizer has \(quantizer.bitsPerCode)")
+        }
+        guard quantizer.subspaces <= QuantizedLookupTable.maximumSubspaces else {
+            throw .unsupported("fast scan sums 16-bit integers: at most \(QuantizedLookupTable.maximumSubspaces) sub-spaces")
+        }
+        self.quantizer = quantizer
+        self.metric = metric
+        layout = FastScanLayout(subspaces: quantizer.subspaces)
+        codes = StoredArray()
+        ids = StoredArray()
+    }
+
+    public var dimension: Int { quantizer.dimension }
+    public var count: Int { ids.count }
+    public var bytesPerItem: Int { layout.paddedSubspaces / 2 }
+    public var memoryBytes: Int { codes.count + count * 8 + quantizer.codebooks.count * 4 }
+
+    public mutating func add(_ batch: Matrix, ids newIds: [Int64]? = nil) throws(IndexError) {
+        try validate(batch)
+        let resolved = try resolveIds(newIds, count: batch.rows)
+        let encoded: [UInt8]
+        do { encoded = try quantizer.encode(batch) } catch { throw .quantizer(error) }
+        var packed = codes.array
+        codes = StoredArray()
+        layout.append(codes: encoded, count: batch.rows, to: &packed, existing: count)
+        codes = StoredArray(packed)
+        ids.append(contentsOf: resolved)
+    }
+
+    /// Default number of candidates re-scored exactly: `10 · k`.
+    public static func defaultRerank(k: Int) -> Int { 10 * k }
+
+    public func search(_ queries: Matrix, k: Int, threads: Int? = nil) throws(IndexError) -> SearchResults {
+        try search(queries, k: k, threads: threads, rerank: nil, kernel: .best)
+    }
+
+    /// Searches with an explicit re-ranking depth (`nil`: `10 · k`; values below `k` are raised
+    /// to `k`) and kernel (must be available on this processor).
+    public func search(_ queries: Matrix, k: Int, threads: Int? = nil, rerank: Int?,
+                       kernel: FastScanKernel) throws(IndexError) -> SearchResults {
+        try validate(queries)
+        guard k >= 1 else { throw .invalidK(k) }
+        guard kernel.isAvailable else { throw .unsupported("kernel \(kernel.rawValue) is not available on this processor") }
+        let nq = queries.rows, n = count, m = quantizer.subspaces
+        var results = SearchResults(queries: nq, k: k)
+        guard nq > 0, n > 0 else { return results }
+        let candidates = max(k, rerank ?? Self.defaultRerank(k: k))
+        let threadCount = Concurrency.resolve(threads: threads)
+        let layout = self.layout, pm = layout.paddedSubspaces
+        codes.withUnsafeBufferPointer { cb in
+            ids.withUnsafeBufferPointer { ib in
+                var qs = 0
+                while qs < nq {
+                    let qe = min(nq, qs + PQIndex.queryBatch)
+                    let tables = try! quantizer.lookupTables(queries.slicing(rows: qs..<qe), metric: metric)
+                    let quantized = tables.values.withUnsafeBufferPointer { lb in
+                        (0..<(qe - qs)).map { QuantizedLookupTable(lut: lb.baseAddress! + $0 * tables.stride, subspaces: m, paddedSubspaces: pm) }
+                    }
+                    let shared = UncheckedSendable(cb.baseAddress!)
+                    let first = qs
+                    // Phase 1: the best `candidates` positions by quantized sum (ids = positions).
+                    var tops = ParallelSearch.collect(queries: qs..<qe, databaseCount: n, k: candidates,
+                                                      threads: threadCount) { q, range, top in
+                        Self.scanCandidates(codes: shared.value, layout: layout, lut: quantized[q - first],
+                                            kernel: kernel, range: range, top: &top)
+                    }
+                    // Phase 2: exact float scores of the candidates, best `k` by (score, id).
+                    tables.values.withUnsafeBufferPointer { lb in
+                        let refs = UncheckedSendable((cb.baseAddress!, ib.baseAddress!, lb.baseAddress!))
+                        tops.withUnsafeMutableBufferPointer { tb in
+                            let out = UncheckedSendable(tb.baseAddress!)
+                            parallelChunks(count: qe - qs, threads: threadCount, minimumChunk: 16) { chunk in
+                                let (codes, ids, luts) = refs.value
+                                for local in chunk {
+                                    let lut = luts + local * tables.stride
+                                    var best = TopK(k: k)
+                                    for pair in out.value[local].sorted() {
+                                        let p = Int(pair.id)
+                                        var s: Float = 0
+                                        for sub in 0..<m { s += lut[sub * 16 + layout.code(codes, item: p, subspace: sub)] }
+                                        best.offer(score: s, id: ids[p])
+                                    }
+                                    out.value[local] = best
+                                }
+                            }
+                        }
+                    }
+                    results.store(tops, from: qs)
+                    qs = qe
+                }
+            }
+        }
+        return results
+    }
+
+    /// Blocks scanned per kernel call (2,048 items: the sums stay in L1).
+    static let scanBlocks = 64
+
+    /// Offers every item of `range` to `top` with its quantized sum as score and its position as id.
+    static func scanCandidates(codes: UnsafePointer<UInt8>, layout: FastScanLayout, lut: QuantizedLookupTable,
+                               kernel: FastScanKernel, range: Range<Int>, top: inout TopK) {
+        let firstBlock = range.lowerBound / 32, endBlock = (range.upperBound + 31) / 32
+        lut.entries.withUnsafeBufferPointer { table in
+            withUnsafeTemporaryAllocation(of: UInt16.self, capacity: scanBlocks * 32) { sums in
+                var b = firstBlock
+                while b < endBlock {
+                    let nb = min(scanBlocks, endBlock - b)
+                    kernel.scan(codes: codes + b * layout.blockBytes, blocks: nb, paddedSubspaces: layout.paddedSubspaces,
+                                lut: table.baseAddress!, out: sums.baseAddress!)
+                    let lo = max(range.lowerBound, b * 32), hi = min(range.upperBound, (b + nb) * 32)
+                    // Once the collector is full, only sums strictly above its threshold can enter
+                    // (equal sums lose to the earlier, smaller position): skip 8 at a time.
+                    var i = lo
+                    while i < hi {
+                        let t = top.threshold
+                        if t > -.infinity, i + 8 <= hi {
+                            let limit = UInt16(t)
+                            let v = UnsafeRawPointer(sums.baseAddress! + (i - b * 32)).loadUnaligned(as: SIMD8<UInt16>.self)
+                            if !any(v .> SIMD8(repeating: limit)) { i += 8; continue }
+                        }
+                        top.offer(score: Float(sums[i - b * 32]), id: Int64(i))
+                        i += 1
+                    }
+                    b += nb
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+extension PQ4Index {
+    /// Saves the index to `path` atomically (kind `pq4`: sections META, CDBK, CODE in the
+    /// fast-scan block layout, IDS).
+    public func save(to path: String) throws(IndexFileError) {
+        try IndexFile.write(kind: "pq4", sections: sections(), to: path)
+    }
+
+    /// Loads a `pq4` index saved by `save(to:)`; with `mapping`, codes and ids stay in a
+    /// read-only memory mapping of the file.
+    public static func load(from path: String, mapping: Bool = false) throws(IndexFileError) -> PQ4Index {
+        try PQ4Index(IndexFile.read(path, mapping: mapping), kind: "pq4")
+    }
+
+    func sections() -> [IndexFile.Section] {
+        let meta = Metadata([
+            ("dimension", "\(dimension)"), ("subspaces", "\(quantizer.subspaces)"),
+            ("bits", "4"), ("metric", metric.rawValue), ("count", "\(count)"), ("layout", "blocks32"),
+        ])
+        return [.bytes("META", meta.encoded), .floats("CDBK", StoredArray(quantizer.codebooks)),
+                .uint8s("CODE", codes), .int64s("IDS", ids)]
+    }
+
+    init(_ file: IndexFile.Contents, kind: String) throws(IndexFileError) {
+        guard file.kind == kind else { throw .wrongKind(path: file.path, expected: kind, found: file.kind) }
+        let meta = try file.metadata()
+        let d = try meta.int("dimension", in: 1...(1 << 24))
+        let m = try meta.int("subspaces", in: 1...d)
+        _ = try meta.int("bits", in: 4...4)
+        guard try meta.string("layout") == "blocks32" else {
+            throw .inconsistent(path: file.path, reason: "META 'layout' is not blocks32")
+        }
+        let n = try meta.int("count")
+        let books = try file.floats("CDBK", count: d * 16).array
+        let pq: ProductQuantizer
+        do { pq = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: 4, codebooks: books) } catch {
+            throw .inconsistent(path: file.path, reason: "\(error)")
+        }
+        do { try self.init(quantizer: pq, metric: try meta.metric()) } catch {
+            throw .inconsistent(path: file.path, reason: "\(error)")
+        }
+        codes = try file.uint8s("CODE", count: layout.blocks(for: n) * layout.blockBytes)
+        ids = try file.int64s("IDS", count: n)
+    }
+}
