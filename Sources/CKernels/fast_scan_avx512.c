@@ -4,7 +4,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-__attribute__((target("avx512f,avx512bw,avx2")))
+HPQ_TARGET("avx512f,avx512bw,avx2")
 void hpq_fast_scan_avx512(const uint8_t *codes, size_t blocks, size_t subspaces,
                           const uint8_t *lut, uint16_t *out) {
     const __m512i low4 = _mm512_set1_epi8(0x0F);

@@ -13,6 +13,15 @@
 extern "C" {
 #endif
 
+// Compiles a kernel for its instruction set. HPQ_SIMD_EMULATION (used only by
+// Tests/CKernelsCheck/emulate.sh, which builds the kernels over SIMDe's portable intrinsics to
+// check the AVX-512 code on processors without AVX-512) drops the attribute.
+#ifdef HPQ_SIMD_EMULATION
+#define HPQ_TARGET(isa)
+#else
+#define HPQ_TARGET(isa) __attribute__((target(isa)))
+#endif
+
 /// Bit 0: AVX2. Bit 1: AVX-512 F+BW. Read once from CPUID via __builtin_cpu_supports.
 unsigned hpq_cpu_features(void);
 
