@@ -2,7 +2,8 @@
 """FAISS side by side with pqbench: same data-set directory, same protocol, same columns.
 
 Methods: flat (IndexFlatIP / IndexFlatL2), pq (IndexPQ, 8-bit, M = bytes), opq (OPQ{M},PQ{M}),
-pq4fs (PQ{2M}x4fs: 4-bit fast scan, same bytes). Protocol as pqbench (DESIGN.md §5): codebooks
+pq4fs (PQ{2M}x4fs: 4-bit fast scan, same bytes), opq4fs (OPQ{2M},PQ{2M}x4fs). FAISS's fast scan
+returns scores from its quantized tables (no re-ranking). Protocol as pqbench (DESIGN.md §5): codebooks
 trained on the train split's targets, database = test targets (or all with --database all),
 queries = test queries, query i matches item i.
 Scan throughput per core: single-threaded search of up to 64 queries at k, repeated >= 0.5 s,
@@ -63,7 +64,7 @@ def timed(fn, minimum=0.5):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
-    ap.add_argument("--methods", default="flat,pq,opq,pq4fs")
+    ap.add_argument("--methods", default="flat,pq,opq,pq4fs,opq4fs")
     ap.add_argument("--bytes", default="8,16,32,64")
     ap.add_argument("--metric", default=None, help="ip or l2 (default: ip for flat, l2 for quantized)")
     ap.add_argument("--k", type=int, default=10)
@@ -134,6 +135,9 @@ def main():
             elif method == "pq4fs":
                 if dim % (2 * b): continue
                 ix, params = faiss.index_factory(dim, f"PQ{2*b}x4fs", fm), {"M": 2 * b, "K": 16}
+            elif method == "opq4fs":
+                if dim % (2 * b): continue
+                ix, params = faiss.index_factory(dim, f"OPQ{2*b},PQ{2*b}x4fs", fm), {"M": 2 * b, "K": 16}
             else:
                 sys.exit(f"unknown method {method}")
             t0 = time.perf_counter()

@@ -5,7 +5,7 @@ struct Options {
     var data: String?                 // fixed: --data DIR
     var synthetic: Int?               // fixed: --synthetic N
     var dimension = 384               // fixed: --dim D
-    var methods = ["flat", "pq"]      // fixed: --methods LIST
+    var methods = ["flat", "pq", "pq4", "opq4"]  // fixed: --methods LIST
     var bytes = [8, 16, 32, 64]       // fixed: --bytes LIST
     var model: String?                // fixed: --model FILE (trained methods, later)
     var json: String?                 // fixed: --json FILE
@@ -18,6 +18,7 @@ struct Options {
     var database: String?             // test | all
     var queries: Int?
     var iterations = 25
+    var kmeansInit: KMeans.Initialization = .kMeansPlusPlus
     var seed: UInt64 = 1234
     var depth = 1000
     var exportData: String?
@@ -39,7 +40,8 @@ struct Options {
       --synthetic N     built-in deterministic synthetic cross-view data of N items (default
                         when --data is absent: N = 20000); --dim sets its dimension (384)
       --methods LIST    flat (exact float search), pq (8-bit PQ), pq4 (4-bit PQ, fast scan +
-                        exact re-ranking), opq / opq4 (the same behind a learned rotation)
+                        exact re-ranking), opq / opq4 (the same behind a learned rotation);
+                        default flat,pq,pq4,opq4
       --bytes LIST      code bytes per item for quantized methods (8-bit: M = bytes; 4-bit:
                         M = 2·bytes)
       --rerank R        pq4/opq4: candidates re-scored with exact float tables (default 10·k)
@@ -51,6 +53,7 @@ struct Options {
       --queries Q       use at most Q test queries (default: all for --data, 1000 synthetic)
       --depth R         result depth for R@k and MdR (default 1000)
       --iterations I    k-means iterations per sub-space (default 25, as FAISS)
+      --kmeans-init X   kMeansPlusPlus (default) or random (FAISS's) k-means seeding
       --threads T       cores to use (default: all); scan throughput is always one core
       --micro N         micro-benchmark: scan-kernel throughput on one core over N random codes
                         per --bytes value (codes/s, GB/s) and streaming memory bandwidth
@@ -109,6 +112,12 @@ struct Options {
                 o.database = v
             case "--queries": o.queries = try int(a)
             case "--iterations": o.iterations = try int(a, min: 0)
+            case "--kmeans-init":
+                let v = try value(a)
+                guard let i = KMeans.Initialization(rawValue: v) else {
+                    throw UsageError("--kmeans-init expects kMeansPlusPlus or random, got '\(v)'")
+                }
+                o.kmeansInit = i
             case "--seed": o.seed = UInt64(try int(a, min: 0))
             case "--depth": o.depth = try int(a)
             case "--export-data": o.exportData = try value(a)

@@ -81,7 +81,7 @@ final class Runner {
         } else {
             let progress = Progress("\(method) M=\(m): sub-space", enabled: !options.quiet)
             pq = try ProductQuantizer.train(workload.train, subspaces: m, bitsPerCode: bits, iterations: options.iterations,
-                                            seed: options.seed, progress: progress.update)
+                                            seed: options.seed, initialization: options.kmeansInit, progress: progress.update)
         }
         let trainSeconds = Clock.now() - t0
         var params = [("M", "\(m)"), ("K", "\(1 << bits)")]

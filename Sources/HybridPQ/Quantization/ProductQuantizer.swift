@@ -52,9 +52,11 @@ public struct ProductQuantizer: Sendable, Equatable {
     ///   - iterations: Lloyd iterations per sub-space (FAISS uses 25).
     ///   - seed: seed of every sub-space's k-means (sub-space m uses `seed + m`).
     ///   - progress: called after each sub-space with (sub-spaces done, M), for progress reports.
+    ///   - initialization: how each sub-space's k-means is seeded (ignored with `warmStart`).
     ///   - warmStart: continue from this quantizer's codebooks (same shape) instead of seeding.
     public static func train(_ data: Matrix, subspaces: Int, bitsPerCode: Int = 8, iterations: Int = 25,
                              seed: UInt64 = 1234, warmStart: ProductQuantizer? = nil,
+                             initialization: KMeans.Initialization = .kMeansPlusPlus,
                              progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws(QuantizerError) -> ProductQuantizer {
         try validate(dimension: data.columns, subspaces: subspaces, bitsPerCode: bitsPerCode)
         if let w = warmStart, w.dimension != data.columns || w.subspaces != subspaces || w.bitsPerCode != bitsPerCode {
@@ -65,6 +67,7 @@ public struct ProductQuantizer: Sendable, Equatable {
         for m in 0..<subspaces {
             var config = KMeans.Configuration(clusters: k)
             config.maxIterations = iterations
+            config.initialization = initialization
             config.seed = seed &+ UInt64(m)
             config.initialCentroids = warmStart?.codebook(m)
             let sub = data.slicing(columns: (m * d)..<((m + 1) * d))
