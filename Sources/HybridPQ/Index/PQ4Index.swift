@@ -83,8 +83,9 @@ public struct PQ4Index: VectorIndex {
                     let shared = UncheckedSendable(cb.baseAddress!)
                     let first = qs
                     // Phase 1: the best `candidates` positions by quantized sum (ids = positions).
+                    let tile = ParallelSearch.tileItems(bytesPerItem: layout.paddedSubspaces / 2, multiple: Self.scanBlocks * 32)
                     var tops = ParallelSearch.collect(queries: qs..<qe, databaseCount: n, k: candidates,
-                                                      threads: threadCount) { q, range, top in
+                                                      threads: threadCount, tileItems: tile) { q, range, top in
                         Self.scanCandidates(codes: shared.value, layout: layout, lut: quantized[q - first],
                                             kernel: kernel, range: range, top: &top)
                     }

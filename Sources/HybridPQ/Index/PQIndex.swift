@@ -57,6 +57,7 @@ public struct PQIndex: VectorIndex {
                         let shared = UncheckedSendable((cb.baseAddress!, ib.baseAddress!, lb.baseAddress!))
                         let first = qs
                         ParallelSearch.run(queries: qs..<qe, databaseCount: n, k: k, threads: threadCount,
+                                           tileItems: ParallelSearch.tileItems(bytesPerItem: m, multiple: Self.scanBlock),
                                            results: &results) { q, range, top in
                             let (codes, ids, luts) = shared.value
                             let lut = luts + (q - first) * tables.stride
