@@ -79,20 +79,24 @@ enum Micro {
             let packed = (0..<(blocks * layout.blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             let qlut = (0..<(layout.paddedSubspaces * 16)).map { _ in UInt8(truncatingIfNeeded: rng.next() % 128) }
             var sums = [UInt16](repeating: 0, count: 64 * 32)
+            var masks = [UInt32](repeating: 0, count: 64)
             for kernel in FastScanKernel.available {
                 packed.withUnsafeBufferPointer { c in
                     qlut.withUnsafeBufferPointer { l in
                         sums.withUnsafeMutableBufferPointer { s in
+                          masks.withUnsafeMutableBufferPointer { mk in
                             let t = bestPass {
                                 var blk = 0
                                 while blk < blocks {
                                     let nb = min(64, blocks - blk)
                                     kernel.scan(codes: c.baseAddress! + blk * layout.blockBytes, blocks: nb,
-                                                paddedSubspaces: layout.paddedSubspaces, lut: l.baseAddress!, out: s.baseAddress!)
+                                                paddedSubspaces: layout.paddedSubspaces, lut: l.baseAddress!,
+                                                threshold: 0xFFF0, out: s.baseAddress!, masks: mk.baseAddress!)
                                     blk += nb
                                 }
                             }
                             line("fastscan4 \(kernel.rawValue) (M=\(m))", b, t)
+                          }
                         }
                     }
                 }

@@ -2,13 +2,12 @@
 // vpshufb looks up within lanes). See CKernels.h for the contract.
 #include "CKernels.h"
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "fast_scan_common.h"
 
 HPQ_TARGET("avx2")
 void hpq_fast_scan_avx2(const uint8_t *codes, size_t blocks, size_t subspaces,
-                        const uint8_t *lut, uint16_t *out) {
+                        const uint8_t *lut, uint16_t threshold, uint16_t *out, uint32_t *masks) {
     const __m256i low4 = _mm256_set1_epi8(0x0F);
-    const __m256i low8 = _mm256_set1_epi16(0x00FF);
     for (size_t b = 0; b < blocks; b++) {
         const uint8_t *c = codes + b * subspaces * 16;
         // a: items 0,2,..,14   b: items 1,3,..,15   (16-bit lanes; low nibbles)
@@ -20,9 +19,11 @@ void hpq_fast_scan_avx2(const uint8_t *codes, size_t blocks, size_t subspaces,
             __m256i t = _mm256_loadu_si256((const __m256i *)(lut + m * 16));
             __m256i lo = _mm256_shuffle_epi8(t, _mm256_and_si256(x, low4));
             __m256i hi = _mm256_shuffle_epi8(t, _mm256_and_si256(_mm256_srli_epi16(x, 4), low4));
-            a = _mm256_add_epi16(a, _mm256_and_si256(lo, low8));
+            // a collects even + 256 * odd items, bo the odd ones: even = a - (bo << 8), exact
+            // modulo 2^16 since every sum is below 2^16 (one AND per shuffle saved).
+            a = _mm256_add_epi16(a, lo);
             bo = _mm256_add_epi16(bo, _mm256_srli_epi16(lo, 8));
-            d = _mm256_add_epi16(d, _mm256_and_si256(hi, low8));
+            d = _mm256_add_epi16(d, hi);
             e = _mm256_add_epi16(e, _mm256_srli_epi16(hi, 8));
         }
         // Add the two lanes (even and odd sub-spaces), then interleave even and odd items.
@@ -30,17 +31,13 @@ void hpq_fast_scan_avx2(const uint8_t *codes, size_t blocks, size_t subspaces,
         __m128i b2 = _mm_add_epi16(_mm256_castsi256_si128(bo), _mm256_extracti128_si256(bo, 1));
         __m128i d2 = _mm_add_epi16(_mm256_castsi256_si128(d), _mm256_extracti128_si256(d, 1));
         __m128i e2 = _mm_add_epi16(_mm256_castsi256_si128(e), _mm256_extracti128_si256(e, 1));
-        uint16_t *o = out + b * 32;
-        _mm_storeu_si128((__m128i *)(o + 0), _mm_unpacklo_epi16(a2, b2));
-        _mm_storeu_si128((__m128i *)(o + 8), _mm_unpackhi_epi16(a2, b2));
-        _mm_storeu_si128((__m128i *)(o + 16), _mm_unpacklo_epi16(d2, e2));
-        _mm_storeu_si128((__m128i *)(o + 24), _mm_unpackhi_epi16(d2, e2));
+        hpq_store_block(out + b * 32, masks + b, threshold, a2, b2, d2, e2);
     }
 }
 #else
 void hpq_fast_scan_avx2(const uint8_t *codes, size_t blocks, size_t subspaces,
-                        const uint8_t *lut, uint16_t *out) {
-    (void)codes; (void)blocks; (void)subspaces; (void)lut; (void)out;
+                        const uint8_t *lut, uint16_t threshold, uint16_t *out, uint32_t *masks) {
+    (void)codes; (void)blocks; (void)subspaces; (void)lut; (void)threshold; (void)out; (void)masks;
     __builtin_trap(); // never dispatched: hpq_cpu_features() reports no AVX2 here
 }
 #endif

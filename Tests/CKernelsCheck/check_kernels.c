@@ -11,8 +11,10 @@
 #include <time.h>
 #include "CKernels.h"
 
-static void reference(const uint8_t *codes, size_t blocks, size_t m, const uint8_t *lut, uint16_t *out) {
-    for (size_t b = 0; b < blocks; b++)
+static void reference(const uint8_t *codes, size_t blocks, size_t m, const uint8_t *lut, uint16_t threshold,
+                      uint16_t *out, uint32_t *masks) {
+    for (size_t b = 0; b < blocks; b++) {
+        masks[b] = 0;
         for (int j = 0; j < 32; j++) {
             uint16_t sum = 0;
             for (size_t s = 0; s < m; s++) {
@@ -20,7 +22,9 @@ static void reference(const uint8_t *codes, size_t blocks, size_t m, const uint8
                 sum += lut[s * 16 + (j < 16 ? byte & 15 : byte >> 4)];
             }
             out[b * 32 + j] = sum;
+            if (sum > threshold) masks[b] |= 1u << j;
         }
+    }
 }
 
 static uint64_t state = 88172645463325252ull;
@@ -43,26 +47,32 @@ int main(void) {
             size_t m = ms[mi], blocks = bl[bi];
             uint8_t *codes = malloc(blocks * m * 16), *lut = malloc(m * 16);
             uint16_t *want = malloc(blocks * 64), *got = malloc(blocks * 64);
+            uint32_t *wmask = malloc(blocks * 4), *gmask = malloc(blocks * 4);
             for (size_t i = 0; i < blocks * m * 16; i++) codes[i] = next_byte();
             for (size_t i = 0; i < m * 16; i++) lut[i] = i % 5 == 0 ? 255 : next_byte();
-            reference(codes, blocks, m, lut, want);
-            for (int k = 0; k < 2; k++) {
-                if (!(f & (1u << k))) continue;
-                memset(got, 0xAB, blocks * 64);
-                (k == 0 ? hpq_fast_scan_avx2 : hpq_fast_scan_avx512)(codes, blocks, m, lut, got);
-                checks++;
-                if (memcmp(got, want, blocks * 64) != 0) {
-                    failures++;
-                    printf("MISMATCH %s M=%zu blocks=%zu\n", k == 0 ? "avx2" : "avx512", m, blocks);
+            uint16_t thresholds[] = {0, (uint16_t)(127 * m / 2), 0xFFFF};
+            for (int ti = 0; ti < 3; ti++) {
+                reference(codes, blocks, m, lut, thresholds[ti], want, wmask);
+                for (int k = 0; k < 2; k++) {
+                    if (!(f & (1u << k))) continue;
+                    memset(got, 0xAB, blocks * 64);
+                    memset(gmask, 0xAB, blocks * 4);
+                    (k == 0 ? hpq_fast_scan_avx2 : hpq_fast_scan_avx512)(codes, blocks, m, lut, thresholds[ti], got, gmask);
+                    checks++;
+                    if (memcmp(got, want, blocks * 64) != 0 || memcmp(gmask, wmask, blocks * 4) != 0) {
+                        failures++;
+                        printf("MISMATCH %s M=%zu blocks=%zu threshold=%u\n", k == 0 ? "avx2" : "avx512", m, blocks, thresholds[ti]);
+                    }
                 }
             }
-            free(codes); free(lut); free(want); free(got);
+            free(codes); free(lut); free(want); free(got); free(wmask); free(gmask);
         }
     // Throughput on 1M items (M = 16 and 32) for each available kernel.
     for (size_t m = 16; m <= 32; m *= 2) {
         size_t blocks = 1000000 / 32;
         uint8_t *codes = malloc(blocks * m * 16), *lut = malloc(m * 16);
         uint16_t *out = malloc(64 * 64);
+        uint32_t *mk = malloc(64 * 4);
         for (size_t i = 0; i < blocks * m * 16; i++) codes[i] = next_byte();
         for (size_t i = 0; i < m * 16; i++) lut[i] = next_byte() & 127;
         for (int k = 0; k < 2; k++) {
@@ -71,14 +81,14 @@ int main(void) {
             for (int rep = 0; rep < 5; rep++) {
                 double t0 = seconds();
                 for (size_t b = 0; b < blocks; b += 64)
-                    (k == 0 ? hpq_fast_scan_avx2 : hpq_fast_scan_avx512)(codes + b * m * 16, blocks - b < 64 ? blocks - b : 64, m, lut, out);
+                    (k == 0 ? hpq_fast_scan_avx2 : hpq_fast_scan_avx512)(codes + b * m * 16, blocks - b < 64 ? blocks - b : 64, m, lut, 0xFFF0, out, mk);
                 double t = seconds() - t0;
                 if (t < best) best = t;
             }
             printf("%s M=%zu: %.3g codes/s (%.1f GB/s of codes)\n", k == 0 ? "avx2" : "avx512", m, blocks * 32 / best,
                    blocks * 32 * m / 2 / best / 1e9);
         }
-        free(codes); free(lut); free(out);
+        free(codes); free(lut); free(out); free(mk);
     }
     printf("%d kernel checks, %d failures\n", checks, failures);
     return failures != 0;

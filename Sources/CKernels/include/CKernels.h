@@ -28,14 +28,16 @@ unsigned hpq_cpu_features(void);
 /// 4-bit fast scan. `codes` holds `blocks` blocks of 32 items in the layout of
 /// docs/FAST_SCAN.md: for each of `subspaces` sub-spaces (an even number), 16 bytes whose byte j
 /// is item j's code in the low nibble and item j+16's code in the high nibble. `lut` holds
-/// 16 uint8 entries per sub-space. Writes, per block, 32 uint16 sums (item order) to `out`.
+/// 16 uint8 entries per sub-space. Writes, per block, 32 uint16 sums (item order) to `out` and
+/// a 32-bit mask to `masks` whose bit j is set when item j's sum is greater than `threshold`
+/// (so a top-k collector visits only items that can enter it).
 /// Sums are exact integers: subspaces * 255 must not exceed 65535.
 void hpq_fast_scan_avx2(const uint8_t *codes, size_t blocks, size_t subspaces,
-                        const uint8_t *lut, uint16_t *out);
+                        const uint8_t *lut, uint16_t threshold, uint16_t *out, uint32_t *masks);
 
 /// As hpq_fast_scan_avx2, four sub-spaces per 512-bit register (AVX-512 BW).
 void hpq_fast_scan_avx512(const uint8_t *codes, size_t blocks, size_t subspaces,
-                          const uint8_t *lut, uint16_t *out);
+                          const uint8_t *lut, uint16_t threshold, uint16_t *out, uint32_t *masks);
 
 #ifdef __cplusplus
 }

@@ -127,26 +127,34 @@ public struct PQ4Index: VectorIndex {
         let firstBlock = range.lowerBound / 32, endBlock = (range.upperBound + 31) / 32
         lut.entries.withUnsafeBufferPointer { table in
             withUnsafeTemporaryAllocation(of: UInt16.self, capacity: scanBlocks * 32) { sums in
-                var b = firstBlock
-                while b < endBlock {
-                    let nb = min(scanBlocks, endBlock - b)
-                    kernel.scan(codes: codes + b * layout.blockBytes, blocks: nb, paddedSubspaces: layout.paddedSubspaces,
-                                lut: table.baseAddress!, out: sums.baseAddress!)
-                    let lo = max(range.lowerBound, b * 32), hi = min(range.upperBound, (b + nb) * 32)
-                    // Once the collector is full, only sums strictly above its threshold can enter
-                    // (equal sums lose to the earlier, smaller position): skip 8 at a time.
-                    var i = lo
-                    while i < hi {
-                        let t = top.threshold
-                        if t > -.infinity, i + 8 <= hi {
-                            let limit = UInt16(t)
-                            let v = UnsafeRawPointer(sums.baseAddress! + (i - b * 32)).loadUnaligned(as: SIMD8<UInt16>.self)
-                            if !any(v .> SIMD8(repeating: limit)) { i += 8; continue }
+                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: scanBlocks) { masks in
+                    var b = firstBlock
+                    while b < endBlock {
+                        let nb = min(scanBlocks, endBlock - b)
+                        // Until the collector is full every item is a candidate; after that only
+                        // sums strictly above its threshold can enter (equal sums lose to the
+                        // earlier, smaller position), and the kernel's masks name those items.
+                        let full = top.count == top.k
+                        let threshold = full ? UInt16(top.threshold) : 0
+                        kernel.scan(codes: codes + b * layout.blockBytes, blocks: nb, paddedSubspaces: layout.paddedSubspaces,
+                                    lut: table.baseAddress!, threshold: threshold, out: sums.baseAddress!, masks: masks.baseAddress!)
+                        let lo = max(range.lowerBound, b * 32), hi = min(range.upperBound, (b + nb) * 32)
+                        for blk in 0..<nb {
+                            let first = (b + blk) * 32
+                            var mask = full ? UInt64(masks[blk]) : 0xFFFF_FFFF
+                            if first < lo { mask &= ~((1 << UInt64(lo - first)) - 1) }
+                            if first + 32 > hi { mask &= (1 << UInt64(max(0, hi - first))) - 1 }
+                            while mask != 0 {
+                                let j = mask.trailingZeroBitCount
+                                mask &= mask - 1
+                                let s = sums[blk * 32 + j]
+                                if top.count < top.k || Float(s) > top.threshold {
+                                    top.offer(score: Float(s), id: Int64(first + j))
+                                }
+                            }
                         }
-                        top.offer(score: Float(sums[i - b * 32]), id: Int64(i))
-                        i += 1
+                        b += nb
                     }
-                    b += nb
                 }
             }
         }

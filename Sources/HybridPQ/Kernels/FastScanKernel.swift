@@ -29,23 +29,29 @@ public enum FastScanKernel: String, Sendable, CaseIterable {
     /// Whether this processor can run the kernel.
     public var isAvailable: Bool { Self.available.contains(self) }
 
-    /// Scans `blocks` blocks of `paddedSubspaces` sub-spaces (even) into `out`
-    /// (`blocks × 32` sums). Precondition: `isAvailable`.
+    /// Scans `blocks` blocks of `paddedSubspaces` sub-spaces (even) into `out` (`blocks × 32`
+    /// sums) and `masks` (one per block: bit j set when item j's sum is greater than
+    /// `threshold`). Precondition: `isAvailable`.
     public func scan(codes: UnsafePointer<UInt8>, blocks: Int, paddedSubspaces: Int,
-                     lut: UnsafePointer<UInt8>, out: UnsafeMutablePointer<UInt16>) {
+                     lut: UnsafePointer<UInt8>, threshold: UInt16,
+                     out: UnsafeMutablePointer<UInt16>, masks: UnsafeMutablePointer<UInt32>) {
         precondition(paddedSubspaces % 2 == 0, "fast scan needs an even number of sub-spaces")
         switch self {
-        case .portable: Self.reference(codes: codes, blocks: blocks, paddedSubspaces: paddedSubspaces, lut: lut, out: out)
-        case .avx2: hpq_fast_scan_avx2(codes, blocks, paddedSubspaces, lut, out)
-        case .avx512: hpq_fast_scan_avx512(codes, blocks, paddedSubspaces, lut, out)
+        case .portable:
+            Self.reference(codes: codes, blocks: blocks, paddedSubspaces: paddedSubspaces, lut: lut,
+                           threshold: threshold, out: out, masks: masks)
+        case .avx2: hpq_fast_scan_avx2(codes, blocks, paddedSubspaces, lut, threshold, out, masks)
+        case .avx512: hpq_fast_scan_avx512(codes, blocks, paddedSubspaces, lut, threshold, out, masks)
         }
     }
 
     /// The definition, written for clarity: item by item, sub-space by sub-space.
     public static func reference(codes: UnsafePointer<UInt8>, blocks: Int, paddedSubspaces m: Int,
-                                 lut: UnsafePointer<UInt8>, out: UnsafeMutablePointer<UInt16>) {
+                                 lut: UnsafePointer<UInt8>, threshold: UInt16,
+                                 out: UnsafeMutablePointer<UInt16>, masks: UnsafeMutablePointer<UInt32>) {
         for b in 0..<blocks {
             let block = codes + b * m * 16
+            var mask: UInt32 = 0
             for j in 0..<32 {
                 var sum: UInt16 = 0
                 for s in 0..<m {
@@ -54,7 +60,9 @@ public enum FastScanKernel: String, Sendable, CaseIterable {
                     sum &+= UInt16(lut[s * 16 + Int(code)])
                 }
                 out[b * 32 + j] = sum
+                if sum > threshold { mask |= 1 << UInt32(j) }
             }
+            masks[b] = mask
         }
     }
 }

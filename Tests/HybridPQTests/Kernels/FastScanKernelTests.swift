@@ -12,15 +12,25 @@ struct FastScanKernelTests {
             // Full-range entries: the largest sums reach 255 · M (65,280 for M = 256).
             let lut = (0..<(m * 16)).map { i in i % 5 == 0 ? 255 : UInt8(truncatingIfNeeded: rng.next()) }
             var expected = [UInt16](repeating: 0, count: blocks * 32)
-            codes.withUnsafeBufferPointer { c in
-                lut.withUnsafeBufferPointer { l in
-                    FastScanKernel.reference(codes: c.baseAddress!, blocks: blocks, paddedSubspaces: m,
-                                             lut: l.baseAddress!, out: &expected)
-                    for kernel in FastScanKernel.available {
-                        var got = [UInt16](repeating: 0xDEAD, count: blocks * 32)
-                        kernel.scan(codes: c.baseAddress!, blocks: blocks, paddedSubspaces: m, lut: l.baseAddress!, out: &got)
-                        #expect(got == expected, "kernel \(kernel.rawValue), M = \(m), \(blocks) blocks")
+            var expectedMasks = [UInt32](repeating: 0, count: blocks)
+            for threshold in [UInt16(0), 127 * UInt16(m / 2), 0xFFFF] {
+                codes.withUnsafeBufferPointer { c in
+                    lut.withUnsafeBufferPointer { l in
+                        FastScanKernel.reference(codes: c.baseAddress!, blocks: blocks, paddedSubspaces: m,
+                                                 lut: l.baseAddress!, threshold: threshold, out: &expected, masks: &expectedMasks)
+                        for kernel in FastScanKernel.available {
+                            var got = [UInt16](repeating: 0xDEAD, count: blocks * 32)
+                            var masks = [UInt32](repeating: 0xDEAD, count: blocks)
+                            kernel.scan(codes: c.baseAddress!, blocks: blocks, paddedSubspaces: m, lut: l.baseAddress!,
+                                        threshold: threshold, out: &got, masks: &masks)
+                            #expect(got == expected, "kernel \(kernel.rawValue), M = \(m), \(blocks) blocks")
+                            #expect(masks == expectedMasks, "kernel \(kernel.rawValue), threshold \(threshold)")
+                        }
                     }
+                }
+                // Masks say exactly which sums exceed the threshold.
+                for i in 0..<(blocks * 32) {
+                    #expect((expectedMasks[i / 32] >> UInt32(i % 32)) & 1 == (expected[i] > threshold ? 1 : 0))
                 }
             }
             // The reference is the sum it claims to be, read through the layout.
