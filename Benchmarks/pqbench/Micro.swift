@@ -45,10 +45,10 @@ enum Micro {
     static func run(items n: Int, bytes: [Int]) -> String {
         var rng = SeededGenerator(seed: 7)
         var out = "scan kernels on one core, \(n) random codes; codes/s and GB/s of codes read\n"
-        out += "kernel".padding(toLength: 24, withPad: " ", startingAt: 0) + "   B/item        codes/s      GB/s\n"
+        out += "kernel".padding(toLength: 30, withPad: " ", startingAt: 0) + "   B/item        codes/s      GB/s\n"
         func line(_ name: String, _ b: Int, _ seconds: Double) {
             let rate = Double(n) / seconds
-            out += name.padding(toLength: 24, withPad: " ", startingAt: 0)
+            out += name.padding(toLength: 30, withPad: " ", startingAt: 0)
                 + String(format: "  %7d  %13.3g  %8.2f\n", b, rate, rate * Double(b) / 1e9)
         }
         for b in bytes {
