@@ -41,7 +41,7 @@ public enum ADCScanKernel {
     /// Adds the entries of sub-spaces m … m+7 (code bytes `c[0..<8]`, tables from `t`) to the
     /// even and odd sums. Written out so each lookup is one byte load, one table load with a
     /// constant displacement, and one add: on this class of core the scan is bound by loads,
-    /// and byte loads beat shift-and-mask extraction from wider words (measured in kernelbench).
+    /// and byte loads beat shift-and-mask extraction from wider words (measured with `pqbench --micro`).
     @inline(__always)
     static func add8(_ c: UnsafePointer<UInt8>, _ t: UnsafePointer<Float>, _ even: inout Float, _ odd: inout Float) {
         even += t[Int(c[0])]
