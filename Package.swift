@@ -2,7 +2,7 @@
 // HybridPQ: compact product-quantized vector indexes for cross-view retrieval.
 //
 // No package dependencies: the toolchain plus OpenBLAS (Debian `libopenblas-dev`, which also
-// ships LAPACK) reached through the `CBLAS` system-library target. No `unsafeFlags` anywhere, so
+// ships LAPACK) reached through the `CBLAS` system-library target. No unsafe compiler flags anywhere, so
 // the library can be used as a versioned dependency; CPU-specific code is chosen at run time.
 import PackageDescription
 
