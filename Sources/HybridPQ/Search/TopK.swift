@@ -31,28 +31,39 @@ public struct TopK: Sendable {
     public mutating func offer(score: Float, id: Int64) {
         guard k > 0, !score.isNaN else { return }
         if count < k {
-            var i = count
             count += 1
-            while i > 0 {
-                let p = (i - 1) / 2
-                guard Self.worse(score, id, scores[p], ids[p]) else { break }
-                scores[i] = scores[p]; ids[i] = ids[p]; i = p
+            let n = count
+            scores.withUnsafeMutableBufferPointer { sc in
+                ids.withUnsafeMutableBufferPointer { id_ in
+                    // Sift up from the new last slot.
+                    var i = n - 1
+                    while i > 0 {
+                        let p = (i - 1) / 2
+                        guard Self.worse(score, id, sc[p], id_[p]) else { break }
+                        sc[i] = sc[p]; id_[i] = id_[p]; i = p
+                    }
+                    sc[i] = score; id_[i] = id
+                }
             }
-            scores[i] = score; ids[i] = id
             return
         }
         guard Self.worse(scores[0], ids[0], score, id) else { return }
-        // Replace the root and sift down.
-        var i = 0
-        while true {
-            let l = 2 * i + 1
-            if l >= k { break }
-            var c = l
-            if l + 1 < k, Self.worse(scores[l + 1], ids[l + 1], scores[l], ids[l]) { c = l + 1 }
-            guard Self.worse(scores[c], ids[c], score, id) else { break }
-            scores[i] = scores[c]; ids[i] = ids[c]; i = c
+        let k = self.k
+        scores.withUnsafeMutableBufferPointer { sc in
+            ids.withUnsafeMutableBufferPointer { id_ in
+                // Replace the root (the worst kept pair) and sift down.
+                var i = 0
+                while true {
+                    let l = 2 * i + 1
+                    if l >= k { break }
+                    var c = l
+                    if l + 1 < k, Self.worse(sc[l + 1], id_[l + 1], sc[l], id_[l]) { c = l + 1 }
+                    guard Self.worse(sc[c], id_[c], score, id) else { break }
+                    sc[i] = sc[c]; id_[i] = id_[c]; i = c
+                }
+                sc[i] = score; id_[i] = id
+            }
         }
-        scores[i] = score; ids[i] = id
     }
 
     /// Offers a run of scores whose ids are `ids[j]`, or `firstId + j` when `ids` is nil.
