@@ -29,7 +29,7 @@ struct Options {
 
     static let usage = """
     usage: pqbench --micro N [--bytes LIST]
-           pqbench [--data DIR | --synthetic N [--dim D]] [--methods flat,pq] [--bytes 8,16,32,64]
+           pqbench [--data DIR | --synthetic N [--dim D]] [--methods LIST] [--bytes 8,16,32,64]
                    [--metric ip|l2] [--k K] [--threads T] [--json FILE] [--csv FILE] [--plot FILE.svg]
                    [--database test|all] [--queries Q] [--iterations I] [--seed S] [--depth R]
                    [--rerank R] [--kernel auto|portable|avx2|avx512]

@@ -19,6 +19,10 @@ struct Workload {
     /// Builds the workload from the options: a data-set directory or synthetic data.
     static func load(_ o: Options, log: (String) -> Void) throws -> Workload {
         if let dir = o.data {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+                throw DataError.cannotOpen(path: dir, reason: "no such data-set directory")
+            }
             if FileExists.regular(dir + "/queries.npy") {
                 let ds = try CrossViewDataSet.load(directory: dir)
                 return crossView(ds, o, defaultDatabase: "test")
