@@ -25,3 +25,9 @@ static inline void hpq_store_block(uint16_t *o, uint32_t *mask, uint16_t thresho
     uint32_t hi = (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(g2, g3));
     *mask = lo | (hi << 16);
 }
+
+/// Adds the two 128-bit lanes of an accumulator (the even and odd sub-spaces of each pair).
+HPQ_TARGET("avx2")
+static inline __m128i hpq_fold(__m256i v) {
+    return _mm_add_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+}

@@ -35,6 +35,13 @@ unsigned hpq_cpu_features(void);
 void hpq_fast_scan_avx2(const uint8_t *codes, size_t blocks, size_t subspaces,
                         const uint8_t *lut, uint16_t threshold, uint16_t *out, uint32_t *masks);
 
+/// hpq_fast_scan_avx2 for two queries at once: each code register is loaded and split into
+/// nibbles once and looked up in both queries' tables, so the pair costs ~15 % less than two
+/// single passes. Outputs are exactly those of two hpq_fast_scan_avx2 calls.
+void hpq_fast_scan_avx2_pair(const uint8_t *codes, size_t blocks, size_t subspaces,
+                             const uint8_t *lut0, const uint8_t *lut1, uint16_t threshold0, uint16_t threshold1,
+                             uint16_t *out0, uint16_t *out1, uint32_t *masks0, uint32_t *masks1);
+
 /// As hpq_fast_scan_avx2, four sub-spaces per 512-bit register (AVX-512 BW).
 void hpq_fast_scan_avx512(const uint8_t *codes, size_t blocks, size_t subspaces,
                           const uint8_t *lut, uint16_t threshold, uint16_t *out, uint32_t *masks);

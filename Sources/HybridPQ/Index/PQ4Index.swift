@@ -85,7 +85,12 @@ public struct PQ4Index: VectorIndex {
                     // Phase 1: the best `candidates` positions by quantized sum (ids = positions).
                     let tile = ParallelSearch.tileItems(bytesPerItem: layout.paddedSubspaces / 2, multiple: Self.scanBlocks * 32)
                     var tops = ParallelSearch.collect(queries: qs..<qe, databaseCount: n, k: candidates,
-                                                      threads: threadCount, tileItems: tile) { q, range, top in
+                                                      threads: threadCount, tileItems: tile,
+                                                      scanPair: { q0, q1, range, top0, top1 in
+                        Self.scanCandidatePair(codes: shared.value, layout: layout,
+                                               luts: (quantized[q0 - first], quantized[q1 - first]),
+                                               kernel: kernel, range: range, top0: &top0, top1: &top1)
+                    }) { q, range, top in
                         Self.scanCandidates(codes: shared.value, layout: layout, lut: quantized[q - first],
                                             kernel: kernel, range: range, top: &top)
                     }
@@ -131,30 +136,67 @@ public struct PQ4Index: VectorIndex {
                     var b = firstBlock
                     while b < endBlock {
                         let nb = min(scanBlocks, endBlock - b)
-                        // Until the collector is full every item is a candidate; after that only
-                        // sums strictly above its threshold can enter (equal sums lose to the
-                        // earlier, smaller position), and the kernel's masks name those items.
                         let full = top.count == top.k
-                        let threshold = full ? UInt16(top.threshold) : 0
                         kernel.scan(codes: codes + b * layout.blockBytes, blocks: nb, paddedSubspaces: layout.paddedSubspaces,
-                                    lut: table.baseAddress!, threshold: threshold, out: sums.baseAddress!, masks: masks.baseAddress!)
-                        let lo = max(range.lowerBound, b * 32), hi = min(range.upperBound, (b + nb) * 32)
-                        for blk in 0..<nb {
-                            let first = (b + blk) * 32
-                            var mask = full ? UInt64(masks[blk]) : 0xFFFF_FFFF
-                            if first < lo { mask &= ~((1 << UInt64(lo - first)) - 1) }
-                            if first + 32 > hi { mask &= (1 << UInt64(max(0, hi - first))) - 1 }
-                            while mask != 0 {
-                                let j = mask.trailingZeroBitCount
-                                mask &= mask - 1
-                                let s = sums[blk * 32 + j]
-                                if top.count < top.k || Float(s) > top.threshold {
-                                    top.offer(score: Float(s), id: Int64(first + j))
-                                }
-                            }
-                        }
+                                    lut: table.baseAddress!, threshold: full ? UInt16(top.threshold) : 0,
+                                    out: sums.baseAddress!, masks: masks.baseAddress!)
+                        offer(sums: sums.baseAddress!, masks: masks.baseAddress!, full: full, firstBlock: b, blocks: nb,
+                              range: range, top: &top)
                         b += nb
                     }
+                }
+            }
+        }
+    }
+
+    /// `scanCandidates` for two queries in one pass of the codes (`FastScanKernel.scanPair`).
+    static func scanCandidatePair(codes: UnsafePointer<UInt8>, layout: FastScanLayout,
+                                  luts: (QuantizedLookupTable, QuantizedLookupTable),
+                                  kernel: FastScanKernel, range: Range<Int>, top0: inout TopK, top1: inout TopK) {
+        let firstBlock = range.lowerBound / 32, endBlock = (range.upperBound + 31) / 32
+        luts.0.entries.withUnsafeBufferPointer { t0 in
+            luts.1.entries.withUnsafeBufferPointer { t1 in
+                withUnsafeTemporaryAllocation(of: UInt16.self, capacity: 2 * scanBlocks * 32) { sums in
+                    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * scanBlocks) { masks in
+                        let s0 = sums.baseAddress!, s1 = s0 + scanBlocks * 32
+                        let m0 = masks.baseAddress!, m1 = m0 + scanBlocks
+                        var b = firstBlock
+                        while b < endBlock {
+                            let nb = min(scanBlocks, endBlock - b)
+                            let full0 = top0.count == top0.k, full1 = top1.count == top1.k
+                            kernel.scanPair(codes: codes + b * layout.blockBytes, blocks: nb,
+                                            paddedSubspaces: layout.paddedSubspaces,
+                                            luts: (t0.baseAddress!, t1.baseAddress!),
+                                            thresholds: (full0 ? UInt16(top0.threshold) : 0, full1 ? UInt16(top1.threshold) : 0),
+                                            out: (s0, s1), masks: (m0, m1))
+                            offer(sums: s0, masks: m0, full: full0, firstBlock: b, blocks: nb, range: range, top: &top0)
+                            offer(sums: s1, masks: m1, full: full1, firstBlock: b, blocks: nb, range: range, top: &top1)
+                            b += nb
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Offers the items of `blocks` blocks from `firstBlock` that lie in `range`: every item while
+    /// the collector is not full, then only those the kernel's masks name (sums strictly above the
+    /// threshold — equal sums lose to the earlier, smaller position).
+    @inline(__always)
+    static func offer(sums: UnsafePointer<UInt16>, masks: UnsafePointer<UInt32>, full: Bool, firstBlock b: Int,
+                      blocks nb: Int, range: Range<Int>, top: inout TopK) {
+        let lo = max(range.lowerBound, b * 32), hi = min(range.upperBound, (b + nb) * 32)
+        for blk in 0..<nb {
+            let first = (b + blk) * 32
+            var mask = full ? UInt64(masks[blk]) : 0xFFFF_FFFF
+            if first < lo { mask &= ~((1 << UInt64(lo - first)) - 1) }
+            if first + 32 > hi { mask &= (1 << UInt64(max(0, hi - first))) - 1 }
+            while mask != 0 {
+                let j = mask.trailingZeroBitCount
+                mask &= mask - 1
+                let s = sums[blk * 32 + j]
+                if top.count < top.k || Float(s) > top.threshold {
+                    top.offer(score: Float(s), id: Int64(first + j))
                 }
             }
         }

@@ -45,6 +45,25 @@ public enum FastScanKernel: String, Sendable, CaseIterable {
         }
     }
 
+    /// `scan` for two queries over the same codes: outputs are exactly those of two `scan`
+    /// calls. On AVX2 one pass serves both (each code register is loaded and split once); the
+    /// other kernels run two passes.
+    public func scanPair(codes: UnsafePointer<UInt8>, blocks: Int, paddedSubspaces: Int,
+                         luts: (UnsafePointer<UInt8>, UnsafePointer<UInt8>), thresholds: (UInt16, UInt16),
+                         out: (UnsafeMutablePointer<UInt16>, UnsafeMutablePointer<UInt16>),
+                         masks: (UnsafeMutablePointer<UInt32>, UnsafeMutablePointer<UInt32>)) {
+        if self == .avx2 {
+            precondition(paddedSubspaces % 2 == 0, "fast scan needs an even number of sub-spaces")
+            hpq_fast_scan_avx2_pair(codes, blocks, paddedSubspaces, luts.0, luts.1, thresholds.0, thresholds.1,
+                                    out.0, out.1, masks.0, masks.1)
+            return
+        }
+        scan(codes: codes, blocks: blocks, paddedSubspaces: paddedSubspaces, lut: luts.0, threshold: thresholds.0,
+             out: out.0, masks: masks.0)
+        scan(codes: codes, blocks: blocks, paddedSubspaces: paddedSubspaces, lut: luts.1, threshold: thresholds.1,
+             out: out.1, masks: masks.1)
+    }
+
     /// The definition, written for clarity: item by item, sub-space by sub-space.
     public static func reference(codes: UnsafePointer<UInt8>, blocks: Int, paddedSubspaces m: Int,
                                  lut: UnsafePointer<UInt8>, threshold: UInt16,

@@ -24,7 +24,12 @@ enum ParallelSearch {
     /// for every query but the first: memory traffic is divided by the number of queries, and
     /// the scan is no longer bound by memory bandwidth. (The order in which a query sees its
     /// tiles does not change its top-k: `TopK`'s order is total.)
+    ///
+    /// `scanPair`, when given, scans two queries in one pass (kernels that share code loads
+    /// between queries); it must leave both collectors as two `scan` calls would.
     static func collect(queries: Range<Int>, databaseCount n: Int, k: Int, threads: Int, tileItems: Int = .max,
+                        scanPair: (@Sendable (_ q0: Int, _ q1: Int, _ range: Range<Int>,
+                                              _ top0: inout TopK, _ top1: inout TopK) -> Void)? = nil,
                         scan: @Sendable (_ query: Int, _ range: Range<Int>, _ top: inout TopK) -> Void) -> [TopK] {
         var tops = [TopK](repeating: TopK(k: k), count: queries.count)
         let splitDatabase = queries.count < threads && n >= 2 * minimumDatabaseChunk
@@ -36,7 +41,18 @@ enum ParallelSearch {
                     var start = 0
                     while start < n {
                         let range = start..<min(n, start + tile)
-                        for local in chunk { scan(queries.lowerBound + local, range, &out.value[local]) }
+                        var local = chunk.lowerBound
+                        if let scanPair {
+                            while local + 1 < chunk.upperBound {
+                                let q = queries.lowerBound + local
+                                scanPair(q, q + 1, range, &out.value[local], &out.value[local + 1])
+                                local += 2
+                            }
+                        }
+                        while local < chunk.upperBound {
+                            scan(queries.lowerBound + local, range, &out.value[local])
+                            local += 1
+                        }
                         start = range.upperBound
                     }
                 }

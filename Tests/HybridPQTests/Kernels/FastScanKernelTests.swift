@@ -44,6 +44,40 @@ struct FastScanKernelTests {
         }
     }
 
+    @Test("scanning two queries in one pass equals two single passes, for every kernel", arguments: [2, 16, 34])
+    func pair(paddedSubspaces m: Int) {
+        var rng = SeededGenerator(seed: UInt64(m) + 77)
+        let blocks = 5
+        let codes = (0..<(blocks * m * 16)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let lut0 = (0..<(m * 16)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let lut1 = (0..<(m * 16)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let t0 = UInt16(120 * m), t1 = UInt16(130 * m)
+        var e0 = [UInt16](repeating: 0, count: blocks * 32), e1 = e0, em0 = [UInt32](repeating: 0, count: blocks), em1 = em0
+        FastScanKernel.reference(codes: codes, blocks: blocks, paddedSubspaces: m, lut: lut0, threshold: t0, out: &e0, masks: &em0)
+        FastScanKernel.reference(codes: codes, blocks: blocks, paddedSubspaces: m, lut: lut1, threshold: t1, out: &e1, masks: &em1)
+        for kernel in FastScanKernel.available {
+            var g0 = [UInt16](repeating: 1, count: blocks * 32), g1 = g0
+            var gm0 = [UInt32](repeating: 1, count: blocks), gm1 = gm0
+            lut0.withUnsafeBufferPointer { l0 in
+                lut1.withUnsafeBufferPointer { l1 in
+                    g0.withUnsafeMutableBufferPointer { o0 in
+                        g1.withUnsafeMutableBufferPointer { o1 in
+                            gm0.withUnsafeMutableBufferPointer { k0 in
+                                gm1.withUnsafeMutableBufferPointer { k1 in
+                                    kernel.scanPair(codes: codes, blocks: blocks, paddedSubspaces: m,
+                                                    luts: (l0.baseAddress!, l1.baseAddress!), thresholds: (t0, t1),
+                                                    out: (o0.baseAddress!, o1.baseAddress!),
+                                                    masks: (k0.baseAddress!, k1.baseAddress!))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            #expect(g0 == e0 && g1 == e1 && gm0 == em0 && gm1 == em1, "kernel \(kernel.rawValue)")
+        }
+    }
+
     @Test("the processor's best kernel is chosen at run time and portable is always there")
     func dispatch() {
         #expect(FastScanKernel.available.first == .portable)
