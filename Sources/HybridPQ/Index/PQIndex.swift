@@ -54,6 +54,10 @@ public struct PQIndex: VectorIndex {
                     let qe = min(nq, qs + Self.queryBatch)
                     let tables = try! quantizer.lookupTables(queries.slicing(rows: qs..<qe), metric: metric)
                     tables.values.withUnsafeBufferPointer { lb in
+                        // One abandoning bound per query, not per database tile the query visits.
+                        let bounds = eightBit
+                            ? (0..<(qe - qs)).map { ADCScanKernel.halfBound(lut: lb.baseAddress! + $0 * tables.stride, subspaces: m, codewords: kw) }
+                            : []
                         let shared = UncheckedSendable((cb.baseAddress!, ib.baseAddress!, lb.baseAddress!))
                         let first = qs
                         ParallelSearch.run(queries: qs..<qe, databaseCount: n, k: k, threads: threadCount,
@@ -61,7 +65,7 @@ public struct PQIndex: VectorIndex {
                                            results: &results) { q, range, top in
                             let (codes, ids, luts) = shared.value
                             let lut = luts + (q - first) * tables.stride
-                            let bound = eightBit ? ADCScanKernel.halfBound(lut: lut, subspaces: m, codewords: kw) : 0
+                            let bound = eightBit ? bounds[q - first] : 0
                             withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanBlock) { buf in
                                 var start = range.lowerBound
                                 while start < range.upperBound {
