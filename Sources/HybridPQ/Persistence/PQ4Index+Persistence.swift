@@ -12,10 +12,8 @@ extension PQ4Index {
     }
 
     func sections() -> [IndexFile.Section] {
-        let meta = Metadata([
-            ("dimension", "\(dimension)"), ("subspaces", "\(quantizer.subspaces)"),
-            ("bits", "4"), ("metric", metric.rawValue), ("count", "\(count)"), ("layout", "blocks32"),
-        ])
+        let meta = Metadata(quantizer.metadataPairs() + [("metric", metric.rawValue), ("count", "\(count)"),
+                                                         ("layout", "blocks32")])
         return [.bytes("META", meta.encoded), .floats("CDBK", StoredArray(quantizer.codebooks)),
                 .uint8s("CODE", codes), .int64s("IDS", ids)]
     }
@@ -23,18 +21,11 @@ extension PQ4Index {
     init(_ file: IndexFile.Contents, kind: String) throws(IndexFileError) {
         guard file.kind == kind else { throw .wrongKind(path: file.path, expected: kind, found: file.kind) }
         let meta = try file.metadata()
-        let d = try meta.int("dimension", in: 1...(1 << 24))
-        let m = try meta.int("subspaces", in: 1...d)
-        _ = try meta.int("bits", in: 4...4)
         guard try meta.string("layout") == "blocks32" else {
             throw .inconsistent(path: file.path, reason: "META 'layout' is not blocks32")
         }
+        let pq = try ProductQuantizer(file, meta: meta, allowedBits: 4...4)
         let n = try meta.int("count")
-        let books = try file.floats("CDBK", count: d * 16).array
-        let pq: ProductQuantizer
-        do { pq = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: 4, codebooks: books) } catch {
-            throw .inconsistent(path: file.path, reason: "\(error)")
-        }
         do { try self.init(quantizer: pq, metric: try meta.metric()) } catch {
             throw .inconsistent(path: file.path, reason: "\(error)")
         }

@@ -11,10 +11,7 @@ extension PQIndex {
     }
 
     func sections() -> [IndexFile.Section] {
-        let meta = Metadata([
-            ("dimension", "\(dimension)"), ("subspaces", "\(quantizer.subspaces)"),
-            ("bits", "\(quantizer.bitsPerCode)"), ("metric", metric.rawValue), ("count", "\(count)"),
-        ])
+        let meta = Metadata(quantizer.metadataPairs() + [("metric", metric.rawValue), ("count", "\(count)")])
         return [.bytes("META", meta.encoded), .floats("CDBK", StoredArray(quantizer.codebooks)),
                 .uint8s("CODE", codes), .int64s("IDS", ids)]
     }
@@ -22,15 +19,8 @@ extension PQIndex {
     init(_ file: IndexFile.Contents, kind: String) throws(IndexFileError) {
         guard file.kind == kind else { throw .wrongKind(path: file.path, expected: kind, found: file.kind) }
         let meta = try file.metadata()
-        let d = try meta.int("dimension", in: 1...(1 << 24))
-        let m = try meta.int("subspaces", in: 1...d)
-        let bits = try meta.int("bits", in: 1...8)
-        let n = try meta.int("count")
-        let books = try file.floats("CDBK", count: d * (1 << bits)).array
-        let pq: ProductQuantizer
-        do { pq = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: bits, codebooks: books) } catch {
-            throw .inconsistent(path: file.path, reason: "\(error)")
-        }
+        let pq = try ProductQuantizer(file, meta: meta, allowedBits: 1...8)
+        let n = try meta.int("count"), m = pq.subspaces
         self.init(quantizer: pq, metric: try meta.metric())
         codes = try file.uint8s("CODE", count: n * m)
         ids = try file.int64s("IDS", count: n)
