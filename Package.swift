@@ -10,6 +10,8 @@ let package = Package(
     name: "HybridPQ",
     products: [
         .library(name: "HybridPQ", targets: ["HybridPQ"]),
+        .library(name: "HybridPQTraining", targets: ["HybridPQTraining"]),
+        .executable(name: "pqtrain", targets: ["pqtrain"]),
         .executable(name: "pqbench", targets: ["pqbench"]),
     ],
     targets: [
@@ -29,6 +31,17 @@ let package = Package(
             dependencies: ["CBLAS", "CKernels"],
             path: "Sources/HybridPQ"
         ),
+        // Training of the HCQ heads and codebooks (hand-written backward passes); pqtrain's engine.
+        .target(
+            name: "HybridPQTraining",
+            dependencies: ["HybridPQ"],
+            path: "Sources/HybridPQTraining"
+        ),
+        .executableTarget(
+            name: "pqtrain",
+            dependencies: ["HybridPQ", "HybridPQTraining"],
+            path: "Sources/pqtrain"
+        ),
         .executableTarget(
             name: "pqbench",
             dependencies: ["HybridPQ"],
@@ -38,6 +51,11 @@ let package = Package(
             name: "HybridPQTests",
             dependencies: ["HybridPQ"],
             path: "Tests/HybridPQTests"
+        ),
+        .testTarget(
+            name: "HybridPQTrainingTests",
+            dependencies: ["HybridPQ", "HybridPQTraining"],
+            path: "Tests/HybridPQTrainingTests"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -10,6 +10,8 @@ public enum IndexError: Error, Equatable, CustomStringConvertible {
     case invalidK(Int)
     /// The quantizer cannot be used (its error).
     case quantizer(QuantizerError)
+    /// The model behind a hybrid index failed (its error).
+    case model(ModelError)
     /// The operation does not apply to this index (e.g. a setting it does not support).
     case unsupported(String)
 
@@ -20,6 +22,7 @@ public enum IndexError: Error, Equatable, CustomStringConvertible {
         case let .nonFinite(r): return "row \(r) contains NaN or infinity"
         case let .invalidK(k): return "k must be ≥ 1 (got \(k))"
         case let .quantizer(e): return "\(e)"
+        case let .model(e): return "\(e)"
         case let .unsupported(s): return "unsupported: \(s)"
         }
     }

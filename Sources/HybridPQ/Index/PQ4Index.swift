@@ -75,7 +75,7 @@ public struct PQ4Index: VectorIndex {
             ids.withUnsafeBufferPointer { ib in
                 var qs = 0
                 while qs < nq {
-                    let qe = min(nq, qs + PQIndex.queryBatch)
+                    let qe = min(nq, qs + ADCSearch.queryBatch)
                     let tables = try! quantizer.lookupTables(queries.slicing(rows: qs..<qe), metric: metric)
                     let quantized = tables.values.withUnsafeBufferPointer { lb in
                         (0..<(qe - qs)).map { QuantizedLookupTable(lut: lb.baseAddress! + $0 * tables.stride, subspaces: m, paddedSubspaces: pm) }

@@ -34,62 +34,12 @@ public struct PQIndex: VectorIndex {
         ids.append(contentsOf: resolved)
     }
 
-    /// Queries whose lookup tables are built together (one BLAS product per sub-space).
-    static let queryBatch = 256
-    /// Codes scored per kernel call: the score buffer stays in L1.
-    static let scanBlock = 1024
-
     public func search(_ queries: Matrix, k: Int, threads: Int? = nil) throws(IndexError) -> SearchResults {
         try validate(queries)
         guard k >= 1 else { throw .invalidK(k) }
-        let nq = queries.rows, n = count, m = quantizer.subspaces, kw = quantizer.codewords
-        var results = SearchResults(queries: nq, k: k)
-        guard nq > 0, n > 0 else { return results }
-        let threadCount = Concurrency.resolve(threads: threads)
-        let eightBit = kw == 256
-        codes.withUnsafeBufferPointer { cb in
-            ids.withUnsafeBufferPointer { ib in
-                var qs = 0
-                while qs < nq {
-                    let qe = min(nq, qs + Self.queryBatch)
-                    let tables = try! quantizer.lookupTables(queries.slicing(rows: qs..<qe), metric: metric)
-                    tables.values.withUnsafeBufferPointer { lb in
-                        // One abandoning bound per query, not per database tile the query visits.
-                        let bounds = eightBit
-                            ? (0..<(qe - qs)).map { ADCScanKernel.halfBound(lut: lb.baseAddress! + $0 * tables.stride, subspaces: m, codewords: kw) }
-                            : []
-                        let shared = UncheckedSendable((cb.baseAddress!, ib.baseAddress!, lb.baseAddress!))
-                        let first = qs
-                        ParallelSearch.run(queries: qs..<qe, databaseCount: n, k: k, threads: threadCount,
-                                           tileItems: ParallelSearch.tileItems(bytesPerItem: m, multiple: Self.scanBlock),
-                                           results: &results) { q, range, top in
-                            let (codes, ids, luts) = shared.value
-                            let lut = luts + (q - first) * tables.stride
-                            let bound = eightBit ? bounds[q - first] : 0
-                            withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scanBlock) { buf in
-                                var start = range.lowerBound
-                                while start < range.upperBound {
-                                    let len = min(Self.scanBlock, range.upperBound - start)
-                                    if eightBit {
-                                        // Codes that cannot beat the current k-th best are abandoned
-                                        // half-way; the top-k is exactly the exhaustive one.
-                                        ADCScanKernel.scanAbandoning(codes: codes + start * m, count: len, subspaces: m,
-                                                                     lut: lut, bound: bound, threshold: top.threshold,
-                                                                     scores: buf.baseAddress!)
-                                    } else {
-                                        ADCScanKernel.reference(codes: codes + start * m, count: len, subspaces: m,
-                                                                codewords: kw, lut: lut, scores: buf.baseAddress!)
-                                    }
-                                    top.offer(scores: buf.baseAddress!, count: len, ids: ids + start)
-                                    start += len
-                                }
-                            }
-                        }
-                    }
-                    qs = qe
-                }
-            }
+        return ADCSearch.run(codes: codes, ids: ids, subspaces: quantizer.subspaces, codewords: quantizer.codewords,
+                             queryCount: queries.rows, k: k, threads: Concurrency.resolve(threads: threads)) { r in
+            try! quantizer.lookupTables(queries.slicing(rows: r), metric: metric)
         }
-        return results
     }
 }

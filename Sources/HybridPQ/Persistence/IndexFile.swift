@@ -143,6 +143,11 @@ public enum IndexFile {
             return a
         }
 
+        /// The floats of section `tag`, which must hold exactly `count` of them.
+        public func floatArray(_ tag: String, count: Int) throws(IndexFileError) -> [Float] {
+            try floats(tag, count: count).array
+        }
+
         /// The `META` section parsed as `key=value` lines.
         func metadata() throws(IndexFileError) -> Metadata {
             let s = try section("META")
@@ -275,7 +280,7 @@ public enum IndexFile {
 
 /// Numeric codes of index kinds in the header. Append only: codes are part of the format.
 enum IndexKindCode: UInt32, CaseIterable {
-    case flat = 1, pq = 2, pq4 = 3, opq = 4, opq4 = 5
+    case flat = 1, pq = 2, pq4 = 3, opq = 4, opq4 = 5, hcqModel = 6, hcq = 7, hcqCheckpoint = 8
 
     var name: String {
         switch self {
@@ -284,6 +289,9 @@ enum IndexKindCode: UInt32, CaseIterable {
         case .pq4: return "pq4"
         case .opq: return "opq"
         case .opq4: return "opq4"
+        case .hcqModel: return "hcq-model"
+        case .hcq: return "hcq"
+        case .hcqCheckpoint: return "hcq-checkpoint"
         }
     }
 

@@ -1,0 +1,152 @@
+/// Model files (kind `hcq-model`) and the model sections shared with `hcq` index files and
+/// training checkpoints. Sections: META (shape, mode, level weights, `info.*` training record),
+/// one float section per parameter tensor (tags in `HybridParameters.Tensor.tag`; the joint-mode
+/// query heads under the same tag with a lower-case first letter), and per level `CBnn` (codebooks)
+/// and, in joint mode, `RTnn` (rotation). See docs/INDEX_FORMAT.md.
+extension HybridModel {
+    /// Saves the model to `path` atomically.
+    public func save(to path: String) throws(IndexFileError) {
+        try IndexFile.write(kind: "hcq-model", sections: sections(), to: path)
+    }
+
+    /// Loads a model saved by `save(to:)` (or the model inside an `hcq` index or checkpoint).
+    public static func load(from path: String) throws(IndexFileError) -> HybridModel {
+        let file = try IndexFile.read(path)
+        guard ["hcq-model", "hcq", "hcq-checkpoint"].contains(file.kind) else {
+            throw .wrongKind(path: path, expected: "hcq-model", found: file.kind)
+        }
+        return try HybridModel(file)
+    }
+
+    /// The model's sections.
+    public func sections() -> [IndexFile.Section] {
+        let c = configuration
+        var pairs: [(String, String)] = [
+            ("model.input_dimension", "\(c.inputDimension)"), ("model.levels", "\(c.levels)"),
+            ("model.ghosts", "\(c.ghosts)"), ("model.subspaces", "\(c.subspaces)"), ("model.mode", c.mode.rawValue),
+            ("model.level_weights", levelWeights.map { "\($0)" }.joined(separator: ",")),
+            ("model.quantized", isQuantized ? "1" : "0"),
+            ("model.quantized_query_heads", quantizedQueryParameters == nil ? "0" : "1"),
+        ]
+        pairs += info.map { ("info.\($0.key)", $0.value) }
+        var out: [IndexFile.Section] = [.bytes("META", Metadata(pairs).encoded)]
+        for t in HybridParameters.Tensor.allCases {
+            out.append(.floats(t.tag, StoredArray(parameters[t].values)))
+        }
+        if let q = quantizedQueryParameters {
+            for t in HybridParameters.Tensor.allCases where t.isQuerySide {
+                out.append(.floats(Self.quantizedTag(t), StoredArray(q[t].values)))
+            }
+        }
+        for (l, q) in quantizers.enumerated() {
+            out.append(.floats(format2("CB", l), StoredArray(q.quantizer.codebooks)))
+            if let r = q.rotation { out.append(.floats(format2("RT", l), StoredArray(r.values))) }
+        }
+        return out
+    }
+
+    static func quantizedTag(_ t: HybridParameters.Tensor) -> String { t.tag.prefix(1).lowercased() + t.tag.dropFirst() }
+
+    /// The model in a file's sections (an `hcq-model`, `hcq` or `hcq-checkpoint` file).
+    public init(_ file: IndexFile.Contents) throws(IndexFileError) {
+        let meta = try file.metadata()
+        let din = try meta.int("model.input_dimension", in: 1...(1 << 20))
+        let levels = try meta.int("model.levels", in: 0...99)
+        let ghosts = try meta.int("model.ghosts", in: 0...1024)
+        let m = try meta.int("model.subspaces", in: 1...din)
+        let modeName = try meta.string("model.mode")
+        guard let mode = Mode(rawValue: modeName) else {
+            throw .inconsistent(path: file.path, reason: "META 'model.mode' = '\(modeName)' is not hcq or joint")
+        }
+        let c = Configuration(inputDimension: din, levels: levels, ghosts: ghosts, subspaces: m, mode: mode)
+        let weightText = try meta.string("model.level_weights")
+        let weights = weightText.split(separator: ",").compactMap { Float($0) }
+        guard weights.count == c.levelCount else {
+            throw .inconsistent(path: file.path, reason: "META 'model.level_weights' = '\(weightText)' does not give \(c.levelCount) numbers")
+        }
+        func tensors(_ tag: (HybridParameters.Tensor) -> String, only: (HybridParameters.Tensor) -> Bool,
+                     fallback: HybridParameters?) throws(IndexFileError) -> HybridParameters {
+            var out: [Matrix] = []
+            for t in HybridParameters.Tensor.allCases {
+                let (r, k) = t.shape(c)
+                if only(t) {
+                    out.append(Matrix(rows: r, columns: k, values: try file.floats(tag(t), count: r * k).array))
+                } else {
+                    out.append(fallback![t])
+                }
+            }
+            return HybridParameters(tensors: out)
+        }
+        let p = try tensors({ $0.tag }, only: { _ in true }, fallback: nil)
+        var qp: HybridParameters?
+        if try meta.int("model.quantized_query_heads", in: 0...1) == 1 {
+            qp = try tensors(Self.quantizedTag, only: { $0.isQuerySide }, fallback: p)
+        }
+        var quantizers: [LevelQuantizer] = []
+        if try meta.int("model.quantized", in: 0...1) == 1 {
+            let d = c.dimension
+            for l in 0..<c.levelCount {
+                let books = try file.floats(format2("CB", l), count: d * 256).array
+                var rotation: Matrix?
+                if mode == .joint {
+                    rotation = Matrix(rows: d, columns: d, values: try file.floats(format2("RT", l), count: d * d).array)
+                    guard Orthogonal.orthogonalityError(rotation!) < 1e-3 else {
+                        throw .inconsistent(path: file.path, reason: "\(format2("RT", l)) is not orthogonal")
+                    }
+                }
+                do {
+                    let pq = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: 8, codebooks: books)
+                    quantizers.append(try LevelQuantizer(rotation: rotation, quantizer: pq, metric: mode == .joint ? .l2 : .innerProduct))
+                } catch {
+                    throw .inconsistent(path: file.path, reason: "level \(l): \(error)")
+                }
+            }
+        }
+        do {
+            try self.init(configuration: c, parameters: p, quantizedQueryParameters: qp, quantizers: quantizers, levelWeights: weights)
+        } catch {
+            throw .inconsistent(path: file.path, reason: "\(error)")
+        }
+        for (k, v) in meta.values where k.hasPrefix("info.") { info[String(k.dropFirst(5))] = v }
+    }
+}
+
+/// `prefix` followed by `n` in two digits (section tags CB00, RT07, …).
+func format2(_ prefix: String, _ n: Int) -> String { prefix + (n < 10 ? "0\(n)" : "\(n % 100)") }
+
+extension HybridIndex {
+    /// Saves the index to `path` atomically (kind `hcq`: the model's sections, META keys
+    /// `index.levels` and `index.count`, CODE and IDS).
+    public func save(to path: String) throws(IndexFileError) {
+        var s = model.sections()
+        guard case let .bytes(meta) = s[0].payload, let text = String(validating: meta, as: UTF8.self) else {
+            throw .inconsistent(path: path, reason: "model META is not text")
+        }
+        var md = Metadata(path: path, text: text)
+        md.values["index.levels"] = levels.map(String.init).joined(separator: ",")
+        md.values["index.count"] = "\(count)"
+        s[0] = .bytes("META", md.encoded)
+        try IndexFile.write(kind: "hcq", sections: s + [.uint8s("CODE", codes), .int64s("IDS", ids)], to: path)
+    }
+
+    /// Loads an `hcq` index; with `mapping`, codes and ids stay in a read-only mapping.
+    public static func load(from path: String, mapping: Bool = false) throws(IndexFileError) -> HybridIndex {
+        let file = try IndexFile.read(path, mapping: mapping)
+        guard file.kind == "hcq" else { throw .wrongKind(path: path, expected: "hcq", found: file.kind) }
+        let model = try HybridModel(file)
+        let meta = try file.metadata()
+        let n = try meta.int("index.count")
+        let levelText = try meta.string("index.levels")
+        let coarseOnly = levelText == "0"
+        var index: HybridIndex
+        do { index = try HybridIndex(model: model, coarseOnly: coarseOnly) } catch {
+            throw .inconsistent(path: path, reason: "\(error)")
+        }
+        guard index.levels.map(String.init).joined(separator: ",") == levelText else {
+            throw .inconsistent(path: path, reason: "META 'index.levels' = '\(levelText)' is neither 0 nor every level")
+        }
+        index.codes = try file.uint8s("CODE", count: n * index.bytesPerItem)
+        index.ids = try file.int64s("IDS", count: n)
+        return index
+    }
+}

@@ -1,0 +1,88 @@
+import HybridPQ
+
+/// One batch of HCQ's symmetric loss (continuous, quantized or blended) with its gradients.
+public enum SymmetricStep {
+    /// Loss Σ_l w_l [(1 − α) L_cont,l + α L_quant,l] of a batch (α = `quantizedWeight`) and its
+    /// gradient for every parameter. L_cont = CE(E_q E_vᵀ/τ) + CE(E_v E_qᵀ/τ); L_quant uses
+    /// straight-through codes on the other side: CE(E_q Ẑ_vᵀ/τ) + CE(E_v Ẑ_qᵀ/τ).
+    public static func gradients(model: HybridModel, batch: Batch, temperature tau: Float,
+                                 quantizedWeight alpha: Float) throws -> (loss: Float, grads: HybridParameters) {
+        let p = model.parameters
+        let qp = try model.forwardQueries(batch.queries, tokens: batch.tokens)
+        let tp = try model.forwardTargets(batch.targets, frames: batch.frames)
+        var dQ: [Matrix] = [], dT: [Matrix] = []
+        var loss: Float = 0
+        for l in 0..<model.configuration.levelCount {
+            let w = model.levelWeights[l]
+            let eq = qp.embeddings[l], ev = tp.embeddings[l]
+            var gq = Matrix(rows: eq.rows, columns: eq.columns), gt = gq
+            if alpha < 1 {
+                let c = ContrastiveLoss.symmetric(queries: eq, targetKeys: ev, targets: ev, queryKeys: eq, temperature: tau)
+                loss += w * (1 - alpha) * c.loss
+                axpy(&gq, w * (1 - alpha), c.dQ, c.dP)
+                axpy(&gt, w * (1 - alpha), c.dK, c.dV)
+            }
+            if alpha > 0 {
+                let zq = try Codebooks.straightThrough(eq, model.quantizers[l])
+                let zv = try Codebooks.straightThrough(ev, model.quantizers[l])
+                let c = ContrastiveLoss.symmetric(queries: eq, targetKeys: zv, targets: ev, queryKeys: zq, temperature: tau)
+                loss += w * alpha * c.loss
+                // Straight-through: ẑ's gradient is the embedding's.
+                axpy(&gq, w * alpha, c.dQ, c.dP)
+                axpy(&gt, w * alpha, c.dK, c.dV)
+            }
+            dQ.append(gq)
+            dT.append(gt)
+        }
+        var grads = HybridParameters.zeros(model.configuration)
+        ModelGradients.queries(qp, dEmbeddings: dQ, model: model, parameters: p, into: &grads)
+        ModelGradients.targets(tp, dEmbeddings: dT, model: model, parameters: p, into: &grads)
+        return (loss, grads)
+    }
+
+    static func axpy(_ y: inout Matrix, _ a: Float, _ x1: Matrix, _ x2: Matrix) {
+        for i in 0..<y.values.count { y.values[i] += a * (x1.values[i] + x2.values[i]) }
+    }
+}
+
+/// One batch of joint training: queries against the reconstructions of every train target.
+public enum JointStep {
+    /// Loss CE(S/τ, t) with S = Σ_l w_l (⟨R_l e_q,l, x̂_l⟩ − ½‖x̂_l‖²) over all train targets
+    /// (x̂ from the fixed `codes` and the current codebooks), `targets[i]` the position of batch
+    /// item i among them; gradients for the query-side heads (through
+    /// `quantizedQueryParameters`) and for each level's codebooks ((M·256) × d).
+    public static func gradients(model: HybridModel, batch: Batch, targets: [Int], codes: [[UInt8]],
+                                 temperature tau: Float) throws -> (loss: Float, grads: HybridParameters, codebooks: [Matrix]) {
+        let qparams = model.quantizedQueryParameters ?? model.parameters
+        let qp = try model.forwardQueries(batch.queries, tokens: batch.tokens, parameters: qparams)
+        let levels = model.configuration.levelCount
+        var rotated: [Matrix] = [], recon: [Matrix] = []
+        var total: Matrix?
+        for l in 0..<levels {
+            let q = model.quantizers[l]
+            let xr = q.rotated(qp.embeddings[l])
+            let xhat = try q.quantizer.decode(codes[l])
+            var s = Codebooks.jointScores(xr, xhat)
+            for i in 0..<s.values.count { s.values[i] *= model.levelWeights[l] }
+            if total == nil { total = s } else { for i in 0..<s.values.count { total!.values[i] += s.values[i] } }
+            rotated.append(xr)
+            recon.append(xhat)
+        }
+        let (loss, dS) = ContrastiveLoss.crossEntropy(total!, targets: targets, temperature: tau)
+        var dE: [Matrix] = [], dBooks: [Matrix] = []
+        for l in 0..<levels {
+            var g = dS
+            for i in 0..<g.values.count { g.values[i] *= model.levelWeights[l] }
+            let (dq, dx) = Codebooks.jointScoreGradients(g, rotated[l], recon[l])
+            let r = model.quantizers[l].rotation
+            dE.append(r.map { dq.multipliedTransposed($0) } ?? dq)
+            var db = Codebooks.matrix(model.quantizers[l].quantizer)
+            for i in 0..<db.values.count { db.values[i] = 0 }
+            Codebooks.scatter(dx, codes: codes[l], subspaces: model.configuration.subspaces, into: &db)
+            dBooks.append(db)
+        }
+        var grads = HybridParameters.zeros(model.configuration)
+        ModelGradients.queries(qp, dEmbeddings: dE, model: model, parameters: qparams, into: &grads)
+        return (loss, grads, dBooks)
+    }
+}

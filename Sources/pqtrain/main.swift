@@ -1,0 +1,90 @@
+// pqtrain: trains an HCQ model (heads + codebooks) on a cross-view data set and writes a model
+// file that pqbench and the library load.
+import Foundation
+import HybridPQ
+import HybridPQTraining
+
+func log(_ s: String) { FileHandle.standardError.write(Data(("pqtrain: " + s + "\n").utf8)) }
+
+let usage = """
+usage: pqtrain --data DIR --out FILE [--bytes B] [--mode hcq|joint] [--levels L] [--subspaces M]
+               [--epochs E] [--joint-epochs E] [--batch N] [--lr X] [--codebook-lr X] [--decay G]
+               [--temperature T] [--patience P] [--seed S] [--threads T] [--resume] [--checkpoint FILE] [--quiet]
+
+  --data DIR        DESIGN.md §4 directory: queries.npy, targets.npy, split.json and, for fine
+                    levels, query_tokens.npy / frames.npy with their masks
+  --out FILE        model file to write (atomically; holds the best model on val so far)
+  --bytes B         code bytes per item the model is shaped for: joint mode, coarse level alone,
+                    M = largest divisor of D ≤ B (docs/HCQ.md). Without it: HCQ's shape
+                    (hcq mode, M = 32, L = 7, 256 B)
+  --mode, --levels, --subspaces   override the shape chosen above
+  --epochs E        hcq: annealing epochs; joint: continuous-phase epochs (default 30)
+  --joint-epochs E  joint: epochs of joint codebook training (default 15)
+  --resume          continue from the checkpoint (default FILE.ckpt) of an interrupted run
+"""
+
+do {
+    var args = Array(CommandLine.arguments.dropFirst())
+    var options: [String: String] = [:]
+    var flags: Set<String> = []
+    let valued: Set<String> = ["--data", "--out", "--bytes", "--mode", "--levels", "--subspaces", "--epochs", "--joint-epochs",
+                               "--batch", "--lr", "--codebook-lr", "--decay", "--temperature", "--patience", "--seed",
+                               "--threads", "--checkpoint"]
+    while !args.isEmpty {
+        let a = args.removeFirst()
+        if a == "-h" || a == "--help" { print(usage); exit(0) }
+        if a == "--resume" || a == "--quiet" { flags.insert(a); continue }
+        guard valued.contains(a) else { log("unknown option '\(a)'\n" + usage); exit(2) }
+        guard !args.isEmpty else { log("\(a) needs a value"); exit(2) }
+        options[a] = args.removeFirst()
+    }
+    func int(_ k: String, min: Int = 0) throws -> Int? {
+        guard let v = options[k] else { return nil }
+        guard let n = Int(v), n >= min else { log("\(k) expects an integer ≥ \(min), got '\(v)'"); exit(2) }
+        return n
+    }
+    func float(_ k: String) -> Float? {
+        guard let v = options[k] else { return nil }
+        guard let x = Float(v), x.isFinite, x >= 0 else { log("\(k) expects a non-negative number, got '\(v)'"); exit(2) }
+        return x
+    }
+    guard let dir = options["--data"], let out = options["--out"] else { log("--data and --out are required\n" + usage); exit(2) }
+    let quiet = flags.contains("--quiet")
+    let say: (String) -> Void = quiet ? { _ in } : log
+    BLAS.threads = Concurrency.resolve(threads: try int("--threads", min: 1))
+
+    // Fine features are loaded only when the shape needs them.
+    let probe = try CrossViewDataSet.load(directory: dir)
+    let hasFine = FileManager.default.fileExists(atPath: dir + "/query_tokens.npy") && FileManager.default.fileExists(atPath: dir + "/frames.npy")
+    var config = try TrainingConfiguration.forBudget(bytes: try int("--bytes", min: 1), inputDimension: probe.dimension, fineFeatures: hasFine)
+    if let m = options["--mode"] {
+        guard let mode = HybridModel.Mode(rawValue: m) else { log("--mode expects hcq or joint, got '\(m)'"); exit(2) }
+        config.model.mode = mode
+    }
+    if let l = try int("--levels") { config.model.levels = l }
+    if let m = try int("--subspaces", min: 1) { config.model.subspaces = m }
+    if let e = try int("--epochs", min: 1) { config.epochs = e }
+    if let e = try int("--joint-epochs") { config.jointEpochs = e }
+    if let b = try int("--batch", min: 2) { config.batchSize = b }
+    if let p = try int("--patience", min: 1) { config.patience = p }
+    if let s = try int("--seed") { config.seed = UInt64(s) }
+    if let x = float("--lr") { config.learningRate = x }
+    if let x = float("--codebook-lr") { config.codebookLearningRate = x }
+    if let x = float("--decay") { config.decay = x }
+    if let x = float("--temperature"), x > 0 { config.temperature = x }
+    try config.model.validate()
+    // Frames feed the coarse target (mean of frames) whenever the data set has them.
+    let data = hasFine ? try CrossViewDataSet.load(directory: dir, fineFeatures: true) : probe
+    say("\(data.name): \(data.count) items, dimension \(data.dimension), train \(data.split.train.count), val \(data.split.val.count); "
+        + config.description.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+        + "; \(config.model.bytesPerItem) code bytes per item")
+    let t0 = Date()
+    let trainer = try Trainer(data: data, configuration: config, outputPath: out,
+                              checkpointPath: options["--checkpoint"] ?? out + ".ckpt", log: say)
+    let model = try trainer.run(resume: flags.contains("--resume"))
+    say(String(format: "wrote %@ (%d B per item, val R@1 %@) in %.0f s", out, model.configuration.bytesPerItem,
+               model.info["val.R@1"] ?? "-", Date().timeIntervalSince(t0)))
+} catch {
+    log("error: \(error)")
+    exit(1)
+}
