@@ -21,7 +21,9 @@ struct ResultRow {
 
 /// Builds each requested index and measures it.
 final class Runner {
-    static let knownMethods = ["flat", "pq", "pq4", "opq", "opq4"]
+    static let knownMethods = ["flat", "pq", "pq4", "opq", "opq4"] + trainedMethods
+    /// Methods that need a `pqtrain` model (`--model`).
+    static let trainedMethods = ["flat-hybrid", "hcq", "hcq-coarse", "trained-opq"]
 
     let options: Options
     let workload: Workload
@@ -30,6 +32,8 @@ final class Runner {
 
     /// Exact results per metric (ANN recall reference), computed once.
     var exact: [Metric: SearchResults] = [:]
+    /// The `--model` file, loaded once.
+    var loadedModel: HybridModel?
 
     init(options: Options, workload: Workload, log: @escaping (String) -> Void) {
         self.options = options
@@ -50,6 +54,10 @@ final class Runner {
                 })
             case "pq", "pq4", "opq", "opq4":
                 for b in options.bytes { if let row = try quantized(method, bytes: b) { rows.append(row) } }
+            case "flat-hybrid", "hcq", "hcq-coarse":
+                rows.append(try trained(method))
+            case "trained-opq":
+                for b in options.bytes { if let row = try trainedOPQ(bytes: b) { rows.append(row) } }
             default:
                 throw UsageError("method '\(method)' is not implemented in this build")
             }
@@ -138,6 +146,7 @@ final class Runner {
             if let f = index as? FlatIndex { try f.save(to: path) }
             if let p = index as? PQIndex { try p.save(to: path) }
             if let p = index as? OPQIndex { try p.save(to: path) }
+            if let p = index as? ModelSearch, let h = p.index as? HybridIndex { try h.save(to: path) }
             if let p = index as? FastScanSearch {
                 if let r = p.rotation { try OPQ4Index(rotation: r, base: p.index).save(to: path) } else { try p.index.save(to: path) }
             }

@@ -15,6 +15,11 @@ struct Workload {
 
     /// The synthetic data set the workload was drawn from, if any (for `--export-data`).
     var synthetic: CrossViewDataSet?
+    /// Cross-view data: the data set and the items whose queries and targets were taken (the
+    /// trained methods encode them with the model's heads).
+    var crossView: CrossViewDataSet?
+    var queryItems: [Int] = []
+    var databaseItems: [Int] = []
 
     /// Builds the workload from the options: a data-set directory or synthetic data.
     static func load(_ o: Options, log: (String) -> Void) throws -> Workload {
@@ -24,7 +29,9 @@ struct Workload {
                 throw DataError.cannotOpen(path: dir, reason: "no such data-set directory")
             }
             if FileExists.regular(dir + "/queries.npy") {
-                let ds = try CrossViewDataSet.load(directory: dir)
+                // Token and frame features are read only for the trained methods.
+                let trained = o.methods.contains { Runner.trainedMethods.contains($0) }
+                let ds = try CrossViewDataSet.load(directory: dir, fineFeatures: trained)
                 return crossView(ds, o, defaultDatabase: "test")
             }
             let vs = try VectorDataSet.load(directory: dir)
@@ -39,6 +46,7 @@ struct Workload {
         var config = SyntheticDataSet.Configuration(count: n)
         config.dimension = o.dimension
         config.seed = o.seed
+        config.fineFeatures = o.methods.contains { Runner.trainedMethods.contains($0) }
         var o2 = o
         if o2.queries == nil { o2.queries = 1000 }
         let ds = SyntheticDataSet.generate(config)
@@ -52,13 +60,20 @@ struct Workload {
         if let q = o.queries, q < test.count { test = Array(test.prefix(q)) }
         let proto = o.database ?? defaultDatabase
         let queries = ds.queries.gathering(rows: test)
+        var w: Workload
         if proto == "all" {
-            return Workload(name: ds.name, train: ds.targets.gathering(rows: ds.split.train), database: ds.targets,
-                            queries: queries, expected: test.map { Int64($0) }, groundTruth: nil, databaseProtocol: "all")
+            w = Workload(name: ds.name, train: ds.targets.gathering(rows: ds.split.train), database: ds.targets,
+                         queries: queries, expected: test.map { Int64($0) }, groundTruth: nil, databaseProtocol: "all")
+            w.databaseItems = Array(0..<ds.count)
+        } else {
+            w = Workload(name: ds.name, train: ds.targets.gathering(rows: ds.split.train),
+                         database: ds.targets.gathering(rows: test), queries: queries,
+                         expected: (0..<test.count).map { Int64($0) }, groundTruth: nil, databaseProtocol: "test")
+            w.databaseItems = test
         }
-        return Workload(name: ds.name, train: ds.targets.gathering(rows: ds.split.train),
-                        database: ds.targets.gathering(rows: test), queries: queries,
-                        expected: (0..<test.count).map { Int64($0) }, groundTruth: nil, databaseProtocol: "test")
+        w.crossView = ds
+        w.queryItems = test
+        return w
     }
 }
 

@@ -96,7 +96,7 @@ public enum Layers {
     }
 
     /// Each consecutive block of `block` columns of each row scaled to norm `scale` (a block
-    /// of zeros stays zero). `block == columns, scale == 1` is row L2 normalisation; HCQ's
+    /// of zeros — or of norm below 1e-12 — becomes zero). `block == columns, scale == 1` is row L2 normalisation; HCQ's
     /// sub-vector normalisation is `block = D/M, scale = 1/√M` (a unit vector overall).
     /// Returns the output and each block's norm before scaling (rows × blocks).
     public static func normalizeBlocks(_ x: Matrix, block: Int, scale: Float) -> (output: Matrix, norms: [Float]) {
@@ -109,7 +109,8 @@ public enum Layers {
                 let base = b * block
                 var s: Float = 0
                 for j in 0..<block { s += v[base + j] * v[base + j] }
-                let norm = s.squareRoot()
+                // Blocks below 1e-12 count as zero: scaling them up would amplify rounding noise.
+                let norm = s.squareRoot() >= 1e-12 ? s.squareRoot() : 0
                 norms[b] = norm
                 let inv: Float = norm > 0 ? scale / norm : 0
                 for j in 0..<block { v[base + j] *= inv }

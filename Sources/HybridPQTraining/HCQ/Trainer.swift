@@ -50,7 +50,10 @@ public final class Trainer {
     var best = -Double.infinity
     var badEpochs = 0
     var bestModel: HybridModel
-    /// Validation figures of the best model, per phase.
+    /// Stop `run` after this many epochs, leaving the checkpoint to resume from (nil: run to
+    /// the end). A time box for long runs, and how tests interrupt training.
+    public var epochBudget: Int?
+    /// Validation figures after every epoch (epoch −1: the joint phase's OPQ start).
     public private(set) var history: [(phase: Phase, epoch: Int, loss: Double, validation: ValidationResult)] = []
 
     /// A trainer on `data`'s train split, validating on its val split.
@@ -98,6 +101,7 @@ public final class Trainer {
             return String(format: "%.0f s elapsed, ETA ≤ %.0f s", Date().timeIntervalSince(start), per * Double(max(0, left)))
         }
         while phase != .done {
+            if let budget = epochBudget, epochsDone >= budget { return bestModel }
             switch phase {
             case .hcq:
                 if epoch == 0 && model.quantizers.isEmpty { try refitSpherical() }
@@ -117,7 +121,7 @@ public final class Trainer {
             case .done: break
             }
             epochsDone += 1
-            if let h = history.last, phase != .done {
+            if let h = history.last, h.epoch >= 0, phase != .done {
                 log(String(format: "%@ epoch %d: loss %.4f, val R@1 %.4f R@5 %.4f R@10 %.4f%@; %@", h.phase.rawValue, h.epoch + 1,
                            h.loss, h.validation.recallAt1, h.validation.recallAt5, h.validation.recallAt10,
                            badEpochs == 0 ? " (best)" : "", eta()))
@@ -126,6 +130,7 @@ public final class Trainer {
         var out = bestModel
         out.info = Dictionary(uniqueKeysWithValues: c.description.map { ("train.\($0.0)", $0.1) })
         let v = try ValidationResult.evaluate(out, data: data, items: valItems, quantized: out.isQuantized)
+        out.info["train.seconds"] = String(format: "%.1f", Date().timeIntervalSince(start))
         out.info["val.R@1"] = String(format: "%.4f", v.recallAt1)
         out.info["val.R@10"] = String(format: "%.4f", v.recallAt10)
         if let outputPath { try out.save(to: outputPath) }
@@ -155,7 +160,7 @@ public final class Trainer {
         let all = batches()
         for positions in all {
             let items = positions.map { trainItems[$0] }
-            let (loss, grads) = try SymmetricStep.gradients(model: model, batch: Batch(data, items),
+            let (loss, grads) = try SymmetricStep.gradients(model: model, batch: CrossViewBatch(data, items),
                                                             temperature: configuration.temperature, quantizedWeight: wq)
             total += Double(loss)
             adam.step(&model.parameters.tensors, grads.tensors, learningRate: lr)
@@ -177,7 +182,7 @@ public final class Trainer {
         let update = HybridParameters.Tensor.allCases.map(\.isQuerySide) + [Bool](repeating: true, count: model.configuration.levelCount)
         for positions in all {
             let items = positions.map { trainItems[$0] }
-            let (loss, grads, bookGrads) = try JointStep.gradients(model: model, batch: Batch(data, items), targets: positions,
+            let (loss, grads, bookGrads) = try JointStep.gradients(model: model, batch: CrossViewBatch(data, items), targets: positions,
                                                                    codes: codes, temperature: c.temperature)
             total += Double(loss)
             var tensors = model.quantizedQueryParameters!.tensors + model.quantizers.map { Codebooks.matrix($0.quantizer) }
@@ -243,10 +248,10 @@ public final class Trainer {
         try embed(trainItems) { b in try model.targetEmbeddings(b.targets, frames: b.frames) }
     }
 
-    func embed(_ items: [Int], _ f: (Batch) throws -> [Matrix]) throws -> [Matrix] {
+    func embed(_ items: [Int], _ f: (CrossViewBatch) throws -> [Matrix]) throws -> [Matrix] {
         var parts: [[Matrix]] = []
         for s in stride(from: 0, to: items.count, by: 1024) {
-            parts.append(try f(Batch(data, Array(items[s..<min(items.count, s + 1024)]))))
+            parts.append(try f(CrossViewBatch(data, Array(items[s..<min(items.count, s + 1024)]))))
         }
         return (0..<parts[0].count).map { l in
             Matrix(rows: items.count, columns: parts[0][l].columns, values: parts.flatMap { $0[l].values })

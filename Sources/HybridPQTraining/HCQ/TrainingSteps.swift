@@ -5,7 +5,7 @@ public enum SymmetricStep {
     /// Loss Σ_l w_l [(1 − α) L_cont,l + α L_quant,l] of a batch (α = `quantizedWeight`) and its
     /// gradient for every parameter. L_cont = CE(E_q E_vᵀ/τ) + CE(E_v E_qᵀ/τ); L_quant uses
     /// straight-through codes on the other side: CE(E_q Ẑ_vᵀ/τ) + CE(E_v Ẑ_qᵀ/τ).
-    public static func gradients(model: HybridModel, batch: Batch, temperature tau: Float,
+    public static func gradients(model: HybridModel, batch: CrossViewBatch, temperature tau: Float,
                                  quantizedWeight alpha: Float) throws -> (loss: Float, grads: HybridParameters) {
         let p = model.parameters
         let qp = try model.forwardQueries(batch.queries, tokens: batch.tokens)
@@ -51,7 +51,7 @@ public enum JointStep {
     /// (x̂ from the fixed `codes` and the current codebooks), `targets[i]` the position of batch
     /// item i among them; gradients for the query-side heads (through
     /// `quantizedQueryParameters`) and for each level's codebooks ((M·256) × d).
-    public static func gradients(model: HybridModel, batch: Batch, targets: [Int], codes: [[UInt8]],
+    public static func gradients(model: HybridModel, batch: CrossViewBatch, targets: [Int], codes: [[UInt8]],
                                  temperature tau: Float) throws -> (loss: Float, grads: HybridParameters, codebooks: [Matrix]) {
         let qparams = model.quantizedQueryParameters ?? model.parameters
         let qp = try model.forwardQueries(batch.queries, tokens: batch.tokens, parameters: qparams)

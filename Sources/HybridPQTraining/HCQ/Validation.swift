@@ -32,7 +32,7 @@ public struct ValidationResult: Sendable, Equatable {
     /// Scores of `items` under `model`: continuous (Σ_l w_l ⟨e_q, e_v⟩, the flat-hybrid score) or
     /// quantized (targets replaced by their codes' reconstructions, scored as the index does).
     public static func evaluate(_ model: HybridModel, data: CrossViewDataSet, items: [Int], quantized: Bool) throws -> ValidationResult {
-        let batch = Batch(data, items)
+        let batch = CrossViewBatch(data, items)
         let eq = try model.queryEmbeddings(batch.queries, tokens: batch.tokens, quantized: quantized)
         let ev = try model.targetEmbeddings(batch.targets, frames: batch.frames)
         var total = Matrix(rows: items.count, columns: items.count)
@@ -51,18 +51,3 @@ public struct ValidationResult: Sendable, Equatable {
     }
 }
 
-/// The features of a set of items, gathered for one forward pass.
-public struct Batch: Sendable {
-    public var queries: Matrix
-    public var targets: Matrix
-    public var tokens: SequenceFeatures?
-    public var frames: SequenceFeatures?
-
-    /// Gathers `items` of `data`.
-    public init(_ data: CrossViewDataSet, _ items: [Int]) {
-        queries = data.queries.gathering(rows: items)
-        targets = data.targets.gathering(rows: items)
-        tokens = data.queryTokens?.gathering(items: items)
-        frames = data.frames?.gathering(items: items)
-    }
-}

@@ -8,7 +8,7 @@ import Testing
 
     /// A tiny model away from its identity start (so every term of every gradient is active)
     /// and a batch with tokens and frames, padding included.
-    static func setup(mode: HybridModel.Mode) throws -> (HybridModel, Batch) {
+    static func setup(mode: HybridModel.Mode) throws -> (HybridModel, CrossViewBatch) {
         var config = SyntheticDataSet.Configuration(count: 6)
         config.dimension = 8
         config.fineFeatures = true
@@ -22,7 +22,7 @@ import Testing
             for j in 0..<t.values.count { model.parameters.tensors[i].values[j] += noise.values[j] }
         }
         model.parameters[.frameMix].values[0] = 0.7
-        return (model, Batch(data, Array(0..<6)))
+        return (model, CrossViewBatch(data, Array(0..<6)))
     }
 
     @Test(arguments: [HybridModel.Mode.hcq, .joint])

@@ -1,0 +1,136 @@
+import HybridPQ
+
+/// The methods that use a `pqtrain` model: flat-hybrid (the model unquantized, its upper
+/// bound), hcq (every level's codes), hcq-coarse (the coarse code alone) and trained-opq (OPQ of
+/// the model's continuous coarse embeddings: the post-hoc baseline at equal bytes).
+extension Runner {
+    func loadModel() throws -> HybridModel {
+        guard let path = options.model else { throw UsageError("the trained methods need --model FILE (a pqtrain model)") }
+        if let m = loadedModel { return m }
+        let m = try HybridModel.load(from: path)
+        loadedModel = m
+        return m
+    }
+
+    func crossViewData() throws -> CrossViewDataSet {
+        guard let ds = workload.crossView else {
+            throw UsageError("the trained methods need a cross-view data set (--data DIR with queries.npy, or --synthetic)")
+        }
+        return ds
+    }
+
+    /// Model parameters reported in each row.
+    func modelParams(_ m: HybridModel) -> [(String, String)] {
+        let c = m.configuration
+        var p: [(String, String)] = [("mode", c.mode.rawValue), ("M", "\(c.subspaces)"), ("K", "256"), ("levels", "\(c.levelCount)"),
+                                     ("level_weights", m.levelWeights.map { String(format: "%.4g", $0) }.joined(separator: "/"))]
+        if let b = m.info["train.bytes"] { p.append(("trained_for_bytes", b)) }
+        return p
+    }
+
+    func trained(_ method: String) throws -> ResultRow {
+        let model = try loadModel()
+        let ds = try crossViewData()
+        let db = CrossViewBatch(ds, workload.databaseItems), qb = CrossViewBatch(ds, workload.queryItems)
+        let t0 = Clock.now()
+        let build: () throws -> any VectorIndex
+        switch method {
+        case "flat-hybrid":
+            build = {
+                let e = try model.targetEmbeddings(db.targets, frames: db.frames)
+                var flat = FlatIndex(dimension: e[0].columns * e.count, metric: .innerProduct)
+                try flat.add(HybridModel.concatenated(e, weights: [Float](repeating: 1, count: e.count)), ids: nil)
+                return ModelSearch(index: flat, queries: qb) { q in
+                    HybridModel.concatenated(try model.queryEmbeddings(q.queries, tokens: q.tokens), weights: model.levelWeights)
+                }
+            }
+        default:
+            guard model.isQuantized else { throw UsageError("\(options.model!): the model has no quantizers (an interrupted pqtrain run?)") }
+            build = {
+                var index = try HybridIndex(model: model, coarseOnly: method == "hcq-coarse")
+                try index.add(targets: db.targets, frames: db.frames)
+                return ModelSearch(index: index, queries: qb, encode: nil)
+            }
+        }
+        _ = t0
+        return try measure(method: method, params: modelParams(model), trainSeconds: Double(model.info["train.seconds"] ?? "") ?? 0,
+                           build: build)
+    }
+
+    /// OPQ (8-bit, M = bytes) of the model's continuous coarse target embeddings of the train split.
+    func trainedOPQ(bytes b: Int) throws -> ResultRow? {
+        let model = try loadModel()
+        let ds = try crossViewData()
+        let d = model.configuration.dimension
+        guard d % b == 0 else {
+            log("trained-opq: skipping \(b) bytes: dimension \(d) is not divisible by M = \(b)")
+            return nil
+        }
+        let t0 = Clock.now()
+        let train = try model.targetEmbeddings(CrossViewBatch(ds, ds.split.train).targets, frames: CrossViewBatch(ds, ds.split.train).frames)[0]
+        var config = OPQ.Configuration(subspaces: b, bitsPerCode: 8)
+        config.seed = options.seed
+        config.finalPQIterations = options.iterations
+        let progress = Progress("trained-opq M=\(b): round", enabled: !options.quiet)
+        let opq = try OPQ.train(train, config, progress: progress.update)
+        let trainSeconds = Clock.now() - t0
+        let db = CrossViewBatch(ds, workload.databaseItems), qb = CrossViewBatch(ds, workload.queryItems)
+        return try measure(method: "trained-opq", params: [("M", "\(b)"), ("K", "256")], trainSeconds: trainSeconds) {
+            var index = try OPQIndex(opq: opq, metric: options.metric ?? .l2)
+            try index.add(try model.targetEmbeddings(db.targets, frames: db.frames)[0], ids: nil)
+            return ModelSearch(index: index, queries: qb) { q in try model.queryEmbeddings(q.queries, tokens: q.tokens)[0] }
+        }
+    }
+}
+
+/// An index over model embeddings, searched through `VectorIndex` with the workload's raw query
+/// features: `search(queries)` takes the first `queries.rows` workload queries (pqbench only ever
+/// searches the whole query set or a prefix of it) and runs the model's query heads on them —
+/// inside the timed search, as a service would.
+struct ModelSearch: VectorIndex {
+    let index: any Sendable
+    let queries: CrossViewBatch
+    let encode: (@Sendable (CrossViewBatch) throws -> Matrix)?
+
+    init(index: any Sendable, queries: CrossViewBatch, encode: (@Sendable (CrossViewBatch) throws -> Matrix)?) {
+        self.index = index
+        self.queries = queries
+        self.encode = encode
+    }
+
+    var base: any VectorIndex { index as! any VectorIndex }
+    var dimension: Int { queries.queries.columns }
+    var count: Int { (index as? HybridIndex)?.count ?? base.count }
+    var metric: Metric {
+        if let h = index as? HybridIndex { return h.model.configuration.mode == .joint ? .l2 : .innerProduct }
+        return base.metric
+    }
+    var bytesPerItem: Int { (index as? HybridIndex)?.bytesPerItem ?? base.bytesPerItem }
+    var memoryBytes: Int { (index as? HybridIndex)?.memoryBytes ?? base.memoryBytes }
+    mutating func add(_ vectors: Matrix, ids: [Int64]?) throws(IndexError) {
+        throw .unsupported("items are added to a model index by the runner")
+    }
+    func search(_ q: Matrix, k: Int, threads: Int?) throws(IndexError) -> SearchResults {
+        let n = q.rows
+        let prefix = CrossViewBatch(queries: queries, first: n)
+        if let h = index as? HybridIndex {
+            return try h.search(queries: prefix.queries, tokens: prefix.tokens, k: k, threads: threads)
+        }
+        let e: Matrix
+        do { e = try encode!(prefix) } catch { throw .unsupported("query encoding failed: \(error)") }
+        return try base.search(e, k: k, threads: threads)
+    }
+}
+
+extension CrossViewBatch {
+    /// The first `n` items of `b`.
+    init(queries b: CrossViewBatch, first n: Int) {
+        self = b
+        if n < b.queries.rows {
+            queries = b.queries.slicing(rows: 0..<n)
+            targets = b.targets.slicing(rows: 0..<n)
+            tokens = b.tokens.map { $0.gathering(items: Array(0..<n)) }
+            frames = b.frames.map { $0.gathering(items: Array(0..<n)) }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+/// The features of a set of items, gathered for one forward pass.
+public struct CrossViewBatch: Sendable {
+    public var queries: Matrix
+    public var targets: Matrix
+    public var tokens: SequenceFeatures?
+    public var frames: SequenceFeatures?
+
+    /// Gathers `items` of `data`.
+    public init(_ data: CrossViewDataSet, _ items: [Int]) {
+        queries = data.queries.gathering(rows: items)
+        targets = data.targets.gathering(rows: items)
+        tokens = data.queryTokens?.gathering(items: items)
+        frames = data.frames?.gathering(items: items)
+    }
+}
