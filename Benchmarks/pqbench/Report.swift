@@ -46,7 +46,7 @@ struct Report {
                   "params": {\(params)},
                   "bytes_per_item": \(r.bytesPerItem),
                   "index_bytes": \(r.indexBytes),
-                  "recall": {"R@1": \(num(r.recall1)), "R@5": \(num(r.recall5)), "R@10": \(num(r.recall10)), "MdR": \(num(r.medianRank))},
+                  "recall": {"R@1": \(num(r.recall1)), "R@5": \(num(r.recall5)), "R@10": \(num(r.recall10)), "MdR": \(num(r.medianRank)), "R@1_se": \(num(r.recall1.map { ($0 * (1 - $0) / Double(max(1, r.queries))).squareRoot() }))},
                   "ann_recall_at_10": \(num(r.annRecall10)),
                   "train_seconds": \(num(r.trainSeconds)),
                   "add_seconds": \(num(r.addSeconds)),
