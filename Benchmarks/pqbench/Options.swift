@@ -7,7 +7,7 @@ struct Options {
     var dimension = 384               // fixed: --dim D
     var methods = ["flat", "pq", "pq4", "opq4"]  // fixed: --methods LIST
     var bytes = [8, 16, 32, 64]       // fixed: --bytes LIST
-    var model: String?                // fixed: --model FILE (trained methods, later)
+    var model: String?                // fixed: --model FILE (trained methods)
     var json: String?                 // fixed: --json FILE
     var csv: String?
     var plot: String?                 // --plot FILE.svg
@@ -32,7 +32,7 @@ struct Options {
            pqbench [--data DIR | --synthetic N [--dim D]] [--methods LIST] [--bytes 8,16,32,64]
                    [--metric ip|l2] [--k K] [--threads T] [--json FILE] [--csv FILE] [--plot FILE.svg]
                    [--database test|all] [--queries Q] [--iterations I] [--seed S] [--depth R]
-                   [--rerank R] [--kernel auto|portable|avx2|avx512]
+                   [--rerank R] [--kernel auto|portable|avx2|avx512] [--model FILE]
                    [--export-data DIR] [--save-indexes DIR] [--quiet]
 
       --data DIR        data-set directory (DESIGN.md §4: queries.npy, targets.npy, split.json)
@@ -41,7 +41,10 @@ struct Options {
                         when --data is absent: N = 20000); --dim sets its dimension (384)
       --methods LIST    flat (exact float search), pq (8-bit PQ), pq4 (4-bit PQ, fast scan +
                         exact re-ranking), opq / opq4 (the same behind a learned rotation);
-                        default flat,pq,pq4,opq4
+                        default flat,pq,pq4,opq4. With --model (a pqtrain model file):
+                        flat-hybrid (the model unquantized), hcq (all its levels' codes),
+                        hcq-coarse (its coarse code alone), trained-opq (OPQ of its continuous
+                        coarse embeddings at each --bytes: the post-hoc baseline)
       --bytes LIST      code bytes per item for quantized methods (8-bit: M = bytes; 4-bit:
                         M = 2·bytes)
       --rerank R        pq4/opq4: candidates re-scored with exact float tables (default 10·k)

@@ -128,6 +128,7 @@ public final class Trainer {
             }
         }
         var out = bestModel
+        if out.configuration.levels > 0 && out.isQuantized { try chooseLevelWeights(&out) }
         out.info = Dictionary(uniqueKeysWithValues: c.description.map { ("train.\($0.0)", $0.1) })
         let v = try ValidationResult.evaluate(out, data: data, items: valItems, quantized: out.isQuantized)
         out.info["train.seconds"] = String(format: "%.1f", Date().timeIntervalSince(start))
@@ -239,6 +240,23 @@ public final class Trainer {
         bestModel = model
         if let outputPath { try bestModel.save(to: outputPath) }
         try saveCheckpoint()
+    }
+
+    /// The coarse-versus-fine weight, chosen on val (quantized scores): the coarse level gets w,
+    /// each fine level (1 − w)/L; HCQ's equal weights (w = 1/(L+1)) are a candidate and win ties.
+    func chooseLevelWeights(_ m: inout HybridModel) throws {
+        let l = m.configuration.levels
+        let equal = 1 / Float(l + 1)
+        var bestWeights = m.levelWeights
+        var bestScore = try ValidationResult.evaluate(m, data: data, items: valItems, quantized: true).sum
+        for w in [Float(0.25), 0.4, 0.55, 0.7, 0.85, 1.0] where abs(w - equal) > 1e-6 {
+            var c = m
+            c.levelWeights = [w] + [Float](repeating: (1 - w) / Float(l), count: l)
+            let s = try ValidationResult.evaluate(c, data: data, items: valItems, quantized: true).sum
+            log(String(format: "level weights: coarse %.2f, val R@1+R@5+R@10 %.4f", w, s))
+            if s > bestScore + 1e-9 { bestScore = s; bestWeights = c.levelWeights }
+        }
+        m.levelWeights = bestWeights
     }
 
     // MARK: - Helpers

@@ -15,7 +15,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
     /// Adam learning rate of the heads, decayed by `decay` per epoch (StepLR).
     public var learningRate: Float = 2e-4
     /// Joint mode: Adam learning rate of the codebooks.
-    public var codebookLearningRate: Float = 5e-5
+    public var codebookLearningRate: Float = 1e-3
     /// Step decay γ per epoch.
     public var decay: Float = 0.95
     /// Softmax temperature τ.
