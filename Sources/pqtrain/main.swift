@@ -7,7 +7,7 @@ import HybridPQTraining
 func log(_ s: String) { FileHandle.standardError.write(Data(("pqtrain: " + s + "\n").utf8)) }
 
 let usage = """
-usage: pqtrain --data DIR --out FILE [--bytes B] [--mode hcq|joint] [--levels L] [--subspaces M]
+usage: pqtrain --data DIR --out FILE [--bytes B] [--mode hcq|joint] [--levels L] [--subspaces M] [--bits 4|8]
                [--epochs E] [--joint-epochs E] [--batch N] [--lr X] [--codebook-lr X] [--decay G]
                [--temperature T] [--patience P] [--seed S] [--threads T] [--resume] [--checkpoint FILE] [--quiet]
 
@@ -17,7 +17,8 @@ usage: pqtrain --data DIR --out FILE [--bytes B] [--mode hcq|joint] [--levels L]
   --bytes B         code bytes per item the model is shaped for: joint mode, coarse level alone,
                     M = largest divisor of D ≤ B (docs/HCQ.md). Without it: HCQ's shape
                     (hcq mode, M = 32, L = 7, 256 B)
-  --mode, --levels, --subspaces   override the shape chosen above
+  --mode, --levels, --subspaces, --bits   override the shape chosen above (--bits 4: 4-bit
+                    codes, M/2 bytes, fast scan; joint mode, coarse level alone)
   --epochs E        hcq: annealing epochs; joint: continuous-phase epochs (default 30)
   --joint-epochs E  joint: epochs of joint codebook training (default 15)
   --resume          continue from the checkpoint (default FILE.ckpt) of an interrupted run
@@ -29,7 +30,7 @@ do {
     var flags: Set<String> = []
     let valued: Set<String> = ["--data", "--out", "--bytes", "--mode", "--levels", "--subspaces", "--epochs", "--joint-epochs",
                                "--batch", "--lr", "--codebook-lr", "--decay", "--temperature", "--patience", "--seed",
-                               "--threads", "--checkpoint"]
+                               "--threads", "--checkpoint", "--bits"]
     while !args.isEmpty {
         let a = args.removeFirst()
         if a == "-h" || a == "--help" { print(usage); exit(0) }
@@ -63,6 +64,7 @@ do {
     }
     if let l = try int("--levels") { config.model.levels = l }
     if let m = try int("--subspaces", min: 1) { config.model.subspaces = m }
+    if let b = try int("--bits", min: 4) { config.model.bitsPerCode = b }
     if let e = try int("--epochs", min: 1) { config.epochs = e }
     if let e = try int("--joint-epochs") { config.jointEpochs = e }
     if let b = try int("--batch", min: 2) { config.batchSize = b }

@@ -6,6 +6,9 @@
 /// each scaled by its weight, are laid side by side as one (levels·M) × 256 table and an
 /// item's codes side by side as (levels·M) bytes, so the search is the 8-bit ADC scan of
 /// `ADCSearch` over (levels·M) sub-spaces — one pass over each item's codes.
+///
+/// A model with 4-bit codes (joint mode, coarse level alone) is stored and searched as a
+/// `PQ4Index` over the rotated coarse embeddings: fast scan with exact re-ranking.
 public struct HybridIndex: Sendable {
     /// The trained, quantized model (query heads, level quantizers, level weights).
     public let model: HybridModel
@@ -15,6 +18,8 @@ public struct HybridIndex: Sendable {
     public internal(set) var codes: StoredArray<UInt8>
     /// External id of each item.
     public internal(set) var ids: StoredArray<Int64>
+    /// The storage of a 4-bit model (codes and ids live here, not above).
+    public internal(set) var fastScan: PQ4Index?
 
     /// An empty index over `model`'s quantized levels (`coarseOnly`: level 0 alone).
     public init(model: HybridModel, coarseOnly: Bool = false) throws(IndexError) {
@@ -23,15 +28,19 @@ public struct HybridIndex: Sendable {
         levels = coarseOnly ? [0] : Array(0..<model.configuration.levelCount)
         codes = StoredArray()
         ids = StoredArray()
+        if model.configuration.bitsPerCode == 4 {
+            fastScan = try PQ4Index(quantizer: model.quantizers[0].quantizer, metric: model.quantizers[0].metric)
+        }
     }
 
     /// Items stored.
-    public var count: Int { ids.count }
+    public var count: Int { fastScan?.count ?? ids.count }
     /// Code bytes per item.
-    public var bytesPerItem: Int { levels.count * model.configuration.subspaces }
+    public var bytesPerItem: Int { fastScan?.bytesPerItem ?? levels.count * model.configuration.subspaces }
     /// Bytes in memory: codes, ids, the levels' codebooks and rotations (the heads not counted).
     public var memoryBytes: Int {
-        count * (bytesPerItem + 8) + levels.reduce(0) { s, l in
+        if let fs = fastScan { return fs.memoryBytes + 4 * (model.quantizers[0].rotation?.values.count ?? 0) }
+        return count * (bytesPerItem + 8) + levels.reduce(0) { s, l in
             s + 4 * (model.quantizers[l].quantizer.codebooks.count + (model.quantizers[l].rotation?.values.count ?? 0))
         }
     }
@@ -54,6 +63,12 @@ public struct HybridIndex: Sendable {
         } else {
             resolved = (0..<n).map { Int64(count + $0) }
         }
+        if var fs = fastScan {
+            fastScan = nil   // unique reference: the append does not copy the codes
+            defer { fastScan = fs }
+            try fs.add(model.quantizers[0].rotated(e[0]), ids: resolved)
+            return
+        }
         var out = [UInt8](repeating: 0, count: n * bytesPerItem)
         for (j, l) in levels.enumerated() {
             let c: [UInt8]
@@ -75,6 +90,9 @@ public struct HybridIndex: Sendable {
     public func search(embeddings e: [Matrix], k: Int, threads: Int? = nil) throws(IndexError) -> SearchResults {
         try checkLevels(e)
         guard k >= 1 else { throw .invalidK(k) }
+        if let fs = fastScan {
+            return try fs.search(model.quantizers[0].rotated(e[0]), k: k, threads: threads, rerank: nil, kernel: .best)
+        }
         let m = model.configuration.subspaces, width = levels.count * m
         var failure: ModelError?
         let results = ADCSearch.run(codes: codes, ids: ids, subspaces: width, codewords: 256, queryCount: e[0].rows,

@@ -32,14 +32,18 @@ public struct HybridModel: Sendable, Equatable {
         public var subspaces: Int
         /// Quantizer mode.
         public var mode: Mode
+        /// Bits per code: 8 (K = 256, every shape) or 4 (K = 16, M/2 bytes per level, searched
+        /// by fast scan; joint mode on the coarse level alone).
+        public var bitsPerCode: Int
 
         /// A configuration; the embedding dimension equals `inputDimension` (identity start).
-        public init(inputDimension: Int, levels: Int, ghosts: Int = 1, subspaces: Int, mode: Mode) {
+        public init(inputDimension: Int, levels: Int, ghosts: Int = 1, subspaces: Int, mode: Mode, bitsPerCode: Int = 8) {
             self.inputDimension = inputDimension
             self.levels = levels
             self.ghosts = ghosts
             self.subspaces = subspaces
             self.mode = mode
+            self.bitsPerCode = bitsPerCode
         }
 
         /// Embedding dimension D (= Din: the projections start at the identity).
@@ -47,7 +51,9 @@ public struct HybridModel: Sendable, Equatable {
         /// Levels including the coarse one.
         public var levelCount: Int { levels + 1 }
         /// Code bytes per item: one 8-bit code per sub-space per level.
-        public var bytesPerItem: Int { levelCount * subspaces }
+        public var bytesPerItem: Int { levelCount * subspaces * bitsPerCode / 8 }
+        /// Codewords per sub-space.
+        public var codewords: Int { 1 << bitsPerCode }
 
         /// Checks the shape.
         public func validate() throws(ModelError) {
@@ -55,6 +61,9 @@ public struct HybridModel: Sendable, Equatable {
             guard levels >= 0, ghosts >= 0 else { throw .invalidConfiguration("levels and ghosts must be ≥ 0 (got \(levels), \(ghosts))") }
             guard subspaces >= 1, dimension % subspaces == 0 else {
                 throw .invalidConfiguration("dimension \(dimension) is not divisible by \(subspaces) sub-spaces")
+            }
+            guard bitsPerCode == 8 || (bitsPerCode == 4 && levels == 0 && mode == .joint && subspaces % 2 == 0) else {
+                throw .invalidConfiguration("\(bitsPerCode)-bit codes: 8 bits, or 4 bits for a joint-mode coarse level with an even M (got L = \(levels), M = \(subspaces), mode \(mode.rawValue))")
             }
         }
     }
@@ -96,8 +105,8 @@ public struct HybridModel: Sendable, Equatable {
         }
         for q in quantizers {
             guard q.quantizer.dimension == configuration.dimension, q.quantizer.subspaces == configuration.subspaces,
-                  q.quantizer.bitsPerCode == 8 else {
-                throw .invalidConfiguration("a level quantizer has D=\(q.quantizer.dimension), M=\(q.quantizer.subspaces), \(q.quantizer.bitsPerCode) bits; expected D=\(configuration.dimension), M=\(configuration.subspaces), 8 bits")
+                  q.quantizer.bitsPerCode == configuration.bitsPerCode else {
+                throw .invalidConfiguration("a level quantizer has D=\(q.quantizer.dimension), M=\(q.quantizer.subspaces), \(q.quantizer.bitsPerCode) bits; expected D=\(configuration.dimension), M=\(configuration.subspaces), \(configuration.bitsPerCode) bits")
             }
         }
         guard levelWeights.count == configuration.levelCount, levelWeights.allSatisfy({ $0.isFinite && $0 >= 0 }) else {

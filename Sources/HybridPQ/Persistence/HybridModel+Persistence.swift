@@ -24,6 +24,7 @@ extension HybridModel {
         var pairs: [(String, String)] = [
             ("model.input_dimension", "\(c.inputDimension)"), ("model.levels", "\(c.levels)"),
             ("model.ghosts", "\(c.ghosts)"), ("model.subspaces", "\(c.subspaces)"), ("model.mode", c.mode.rawValue),
+            ("model.bits", "\(c.bitsPerCode)"),
             ("model.level_weights", levelWeights.map { "\($0)" }.joined(separator: ",")),
             ("model.quantized", isQuantized ? "1" : "0"),
             ("model.quantized_query_heads", quantizedQueryParameters == nil ? "0" : "1"),
@@ -58,7 +59,10 @@ extension HybridModel {
         guard let mode = Mode(rawValue: modeName) else {
             throw .inconsistent(path: file.path, reason: "META 'model.mode' = '\(modeName)' is not hcq or joint")
         }
-        let c = Configuration(inputDimension: din, levels: levels, ghosts: ghosts, subspaces: m, mode: mode)
+        // Files written before 4-bit models existed have no `model.bits`: 8-bit codes.
+        let bits = meta.values["model.bits"] == nil ? 8 : try meta.int("model.bits", in: 4...8)
+        let c = Configuration(inputDimension: din, levels: levels, ghosts: ghosts, subspaces: m, mode: mode, bitsPerCode: bits)
+        do { try c.validate() } catch { throw .inconsistent(path: file.path, reason: "\(error)") }
         let weightText = try meta.string("model.level_weights")
         let weights = weightText.split(separator: ",").compactMap { Float($0) }
         guard weights.count == c.levelCount else {
@@ -86,7 +90,7 @@ extension HybridModel {
         if try meta.int("model.quantized", in: 0...1) == 1 {
             let d = c.dimension
             for l in 0..<c.levelCount {
-                let books = try file.floats(format2("CB", l), count: d * 256).array
+                let books = try file.floats(format2("CB", l), count: d * c.codewords).array
                 var rotation: Matrix?
                 if mode == .joint {
                     rotation = Matrix(rows: d, columns: d, values: try file.floats(format2("RT", l), count: d * d).array)
@@ -95,7 +99,7 @@ extension HybridModel {
                     }
                 }
                 do {
-                    let pq = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: 8, codebooks: books)
+                    let pq = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: bits, codebooks: books)
                     quantizers.append(try LevelQuantizer(rotation: rotation, quantizer: pq, metric: mode == .joint ? .l2 : .innerProduct))
                 } catch {
                     throw .inconsistent(path: file.path, reason: "level \(l): \(error)")
@@ -125,8 +129,10 @@ extension HybridIndex {
         var md = Metadata(path: path, text: text)
         md.values["index.levels"] = levels.map(String.init).joined(separator: ",")
         md.values["index.count"] = "\(count)"
+        md.values["index.layout"] = fastScan == nil ? "rows" : "blocks32"
         s[0] = .bytes("META", md.encoded)
-        try IndexFile.write(kind: "hcq", sections: s + [.uint8s("CODE", codes), .int64s("IDS", ids)], to: path)
+        try IndexFile.write(kind: "hcq", sections: s + [.uint8s("CODE", fastScan?.codes ?? codes), .int64s("IDS", fastScan?.ids ?? ids)],
+                            to: path)
     }
 
     /// Loads an `hcq` index; with `mapping`, codes and ids stay in a read-only mapping.
@@ -144,6 +150,16 @@ extension HybridIndex {
         }
         guard index.levels.map(String.init).joined(separator: ",") == levelText else {
             throw .inconsistent(path: path, reason: "META 'index.levels' = '\(levelText)' is neither 0 nor every level")
+        }
+        let layout = try meta.string("index.layout")
+        guard layout == (index.fastScan == nil ? "rows" : "blocks32") else {
+            throw .inconsistent(path: path, reason: "META 'index.layout' = '\(layout)' does not fit \(model.configuration.bitsPerCode)-bit codes")
+        }
+        if var fs = index.fastScan {
+            fs.codes = try file.uint8s("CODE", count: fs.layout.blocks(for: n) * fs.layout.blockBytes)
+            fs.ids = try file.int64s("IDS", count: n)
+            index.fastScan = fs
+            return index
         }
         index.codes = try file.uint8s("CODE", count: n * index.bytesPerItem)
         index.ids = try file.int64s("IDS", count: n)

@@ -3,7 +3,8 @@ import HybridPQ
 /// Codebook fitting and the quantized forward/backward of both modes.
 public enum Codebooks {
     /// HCQ's refit: per sub-space, spherical k-means (K = 256, ≤ `iterations` rounds, warm
-    /// started from `previous`) on the sub-vectors of `embeddings`; centroids are unit vectors
+    /// started from `previous`, stopping early when a round improves the objective by < 0.1 %)
+    /// on the sub-vectors of `embeddings` (a seeded sample of ≤ 32 per centroid); centroids are unit vectors
     /// scaled to 1/√M, the norm of an HCQ level embedding's sub-vectors.
     public static func refitSpherical(_ embeddings: Matrix, subspaces m: Int, previous: ProductQuantizer?,
                                       iterations: Int, seed: UInt64) throws -> ProductQuantizer {
@@ -14,6 +15,10 @@ public enum Codebooks {
             var config = KMeans.Configuration(clusters: 256)
             config.spherical = true
             config.maxIterations = iterations
+            // Warm-started refits converge in a few rounds: stop once a round gains < 0.1 %.
+            // At most 32 points per centroid (a seeded sample): the refit is most of an epoch.
+            config.tolerance = 1e-3
+            config.maxPointsPerCentroid = 32
             config.seed = seed &+ UInt64(s)
             if let previous { config.initialCentroids = previous.codebook(s) }
             let result = try KMeans(config).fit(embeddings.slicing(columns: (s * d)..<((s + 1) * d)))
@@ -30,15 +35,16 @@ public enum Codebooks {
 
     /// Joint mode's start: OPQ (rotation + 8-bit PQ, `iterations` rounds) of the target level
     /// embeddings.
-    public static func opqStart(_ embeddings: Matrix, subspaces m: Int, iterations: Int, seed: UInt64) throws -> LevelQuantizer {
-        var config = OPQ.Configuration(subspaces: m, bitsPerCode: 8)
+    public static func opqStart(_ embeddings: Matrix, subspaces m: Int, bitsPerCode bits: Int = 8, iterations: Int,
+                                seed: UInt64) throws -> LevelQuantizer {
+        var config = OPQ.Configuration(subspaces: m, bitsPerCode: bits)
         config.iterations = iterations
         config.seed = seed
         let opq = try OPQ.train(embeddings, config)
         return try LevelQuantizer(rotation: opq.rotation, quantizer: opq.quantizer, metric: .l2)
     }
 
-    /// Codebooks as a (M·256) × d matrix (the optimizer's view).
+    /// Codebooks as a (M·K) × d matrix (the optimizer's view).
     public static func matrix(_ q: ProductQuantizer) -> Matrix {
         Matrix(rows: q.subspaces * q.codewords, columns: q.subDimension, values: q.codebooks)
     }
@@ -67,11 +73,11 @@ public enum Codebooks {
     /// Scatters reconstruction gradients to codewords: dC[m, code_jm] += dX̂_j restricted to
     /// sub-space m (the codes are fixed, so x̂ is a selection of codewords).
     public static func scatter(_ dX: Matrix, codes: [UInt8], subspaces m: Int, into dC: inout Matrix) {
-        let d = dX.columns / m
+        let d = dX.columns / m, kw = dC.rows / m
         for j in 0..<dX.rows {
             for s in 0..<m {
                 let k = Int(codes[j * m + s])
-                let dst = (s * 256 + k) * d, src = j * dX.columns + s * d
+                let dst = (s * kw + k) * d, src = j * dX.columns + s * d
                 for c in 0..<d { dC.values[dst + c] += dX.values[src + c] }
             }
         }

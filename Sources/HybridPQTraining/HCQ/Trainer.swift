@@ -88,6 +88,7 @@ public final class Trainer {
         let start = Date()
         let c = configuration
         var epochsDone = 0
+        var timing = ""
         func eta() -> String {
             // An upper bound: early stopping may end a phase sooner.
             let left: Int
@@ -107,9 +108,14 @@ public final class Trainer {
                 if epoch == 0 && model.quantizers.isEmpty { try refitSpherical() }
                 guard epoch < c.epochs else { phase = .done; break }
                 let w = c.epochs > 1 ? Float(cos(Double(epoch) / Double(c.epochs - 1) * Double.pi / 2)) : 0
+                let t0 = Date()
                 let loss = try symmetricEpoch(quantizedWeight: 1 - w)
+                let t1 = Date()
                 try refitSpherical()
+                let t2 = Date()
                 try endEpoch(loss: loss, quantized: true, earlyStopping: false)
+                timing = String(format: " [steps %.1f s, codebook refit %.1f s, validation %.1f s]", t1.timeIntervalSince(t0),
+                                t2.timeIntervalSince(t1), Date().timeIntervalSince(t2))
             case .continuous:
                 guard epoch < c.epochs, badEpochs < c.patience else { try startJoint(); break }
                 let loss = try symmetricEpoch(quantizedWeight: 0)
@@ -124,7 +130,7 @@ public final class Trainer {
             if let h = history.last, h.epoch >= 0, phase != .done {
                 log(String(format: "%@ epoch %d: loss %.4f, val R@1 %.4f R@5 %.4f R@10 %.4f%@; %@", h.phase.rawValue, h.epoch + 1,
                            h.loss, h.validation.recallAt1, h.validation.recallAt5, h.validation.recallAt10,
-                           badEpochs == 0 ? " (best)" : "", eta()))
+                           badEpochs == 0 ? " (best)" : "", eta() + timing))
             }
         }
         var out = bestModel
@@ -195,7 +201,7 @@ public final class Trainer {
                 model.quantizers[l] = try LevelQuantizer(
                     rotation: q.rotation,
                     quantizer: ProductQuantizer(dimension: q.quantizer.dimension, subspaces: q.quantizer.subspaces,
-                                                bitsPerCode: 8, codebooks: tensors[tensorCount + l].values),
+                                                bitsPerCode: q.quantizer.bitsPerCode, codebooks: tensors[tensorCount + l].values),
                     metric: q.metric)
             }
         }
@@ -225,7 +231,8 @@ public final class Trainer {
         let targets = try trainTargetEmbeddings()
         log("joint: OPQ start (M = \(c.model.subspaces), \(c.opqIterations) rounds) on \(targets[0].rows) train targets…")
         model.quantizers = try (0..<model.configuration.levelCount).map { l in
-            try Codebooks.opqStart(targets[l], subspaces: c.model.subspaces, iterations: c.opqIterations, seed: c.seed &+ UInt64(l))
+            try Codebooks.opqStart(targets[l], subspaces: c.model.subspaces, bitsPerCode: c.model.bitsPerCode,
+                                   iterations: c.opqIterations, seed: c.seed &+ UInt64(l))
         }
         model.quantizedQueryParameters = model.parameters
         adam = Adam(shapes: model.parameters.tensors + model.quantizers.map { Codebooks.matrix($0.quantizer) })

@@ -55,7 +55,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
     /// The settings as `key=value` pairs (model file `info.*`, checkpoint consistency check).
     public var description: [(String, String)] {
         [("mode", model.mode.rawValue), ("levels", "\(model.levels)"), ("ghosts", "\(model.ghosts)"),
-         ("subspaces", "\(model.subspaces)"), ("epochs", "\(epochs)"), ("joint_epochs", "\(jointEpochs)"),
+         ("subspaces", "\(model.subspaces)"), ("bits", "\(model.bitsPerCode)"), ("epochs", "\(epochs)"), ("joint_epochs", "\(jointEpochs)"),
          ("batch", "\(batchSize)"), ("lr", "\(learningRate)"), ("codebook_lr", "\(codebookLearningRate)"),
          ("decay", "\(decay)"), ("temperature", "\(temperature)"), ("patience", "\(patience)"), ("seed", "\(seed)"),
          ("kmeans_iterations", "\(kmeansIterations)"), ("opq_iterations", "\(opqIterations)")]

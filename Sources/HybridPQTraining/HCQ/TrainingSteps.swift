@@ -50,7 +50,7 @@ public enum JointStep {
     /// Loss CE(S/τ, t) with S = Σ_l w_l (⟨R_l e_q,l, x̂_l⟩ − ½‖x̂_l‖²) over all train targets
     /// (x̂ from the fixed `codes` and the current codebooks), `targets[i]` the position of batch
     /// item i among them; gradients for the query-side heads (through
-    /// `quantizedQueryParameters`) and for each level's codebooks ((M·256) × d).
+    /// `quantizedQueryParameters`) and for each level's codebooks ((M·K) × d).
     public static func gradients(model: HybridModel, batch: CrossViewBatch, targets: [Int], codes: [[UInt8]],
                                  temperature tau: Float) throws -> (loss: Float, grads: HybridParameters, codebooks: [Matrix]) {
         let qparams = model.quantizedQueryParameters ?? model.parameters

@@ -81,3 +81,42 @@ import Testing
         #expect(throws: IndexError.invalidK(0)) { _ = try index.search(queries: TestData.gaussian(rows: 2, columns: 16, seed: 1), tokens: nil, k: 0) }
     }
 }
+
+@Suite struct HybridIndexFastScanTests {
+    /// A joint-mode coarse model with 4-bit codes.
+    static func model() throws -> HybridModel {
+        var m = try HybridModel(.init(inputDimension: 16, levels: 0, subspaces: 8, mode: .joint, bitsPerCode: 4))
+        let books = TestData.gaussian(rows: 8 * 16, columns: 2, seed: 9)
+        let pq = try ProductQuantizer(dimension: 16, subspaces: 8, bitsPerCode: 4, codebooks: books.values)
+        m.quantizers = [try LevelQuantizer(rotation: Orthogonal.random(16, seed: 4), quantizer: pq, metric: .l2)]
+        return m
+    }
+
+    @Test func fourBitModelsSearchLikeAFastScanIndexOverRotatedEmbeddings() throws {
+        let data = ModelFixtures.data(count: 500)
+        let model = try Self.model()
+        var index = try HybridIndex(model: model)
+        try index.add(targets: data.targets, frames: data.frames)
+        #expect(index.bytesPerItem == 4 && index.count == 500)
+        // Second implementation: PQ4Index over the rotated level embeddings.
+        let q = model.quantizers[0]
+        var reference = try PQ4Index(quantizer: q.quantizer, metric: .l2)
+        try reference.add(q.rotated(try model.targetEmbeddings(data.targets, frames: data.frames)[0]), ids: nil)
+        let queries = data.queries.slicing(rows: 0..<30)
+        let expected = try reference.search(q.rotated(try model.queryEmbeddings(queries, tokens: nil)[0]), k: 5)
+        let results = try index.search(queries: queries, tokens: nil, k: 5)
+        #expect(results == expected)
+        // And a file round trip keeps it.
+        let path = TestData.temporaryDirectory() + "/h4.hpq"
+        try index.save(to: path)
+        let loaded = try HybridIndex.load(from: path, mapping: true)
+        #expect(loaded.count == 500 && loaded.bytesPerItem == 4)
+        #expect(try loaded.search(queries: queries, tokens: nil, k: 5) == expected)
+    }
+
+    @Test func fourBitCodesAreOnlyForJointCoarseModels() {
+        #expect(throws: ModelError.self) { _ = try HybridModel(.init(inputDimension: 16, levels: 1, subspaces: 8, mode: .joint, bitsPerCode: 4)) }
+        #expect(throws: ModelError.self) { _ = try HybridModel(.init(inputDimension: 16, levels: 0, subspaces: 8, mode: .hcq, bitsPerCode: 4)) }
+        #expect(throws: ModelError.self) { _ = try HybridModel(.init(inputDimension: 16, levels: 0, subspaces: 8, mode: .joint, bitsPerCode: 6)) }
+    }
+}

@@ -126,3 +126,21 @@ enum TestData {
         return path
     }
 }
+
+@Suite struct FourBitTrainingTests {
+    @Test func jointTrainingWithFourBitCodesKeepsItsOPQStartOrBetter() throws {
+        var config = TrainerTests.config(.joint, levels: 0)
+        config.model.subspaces = 8
+        config.model.bitsPerCode = 4
+        let t = try Trainer(data: TrainerTests.data, configuration: config)
+        let m = try t.run()
+        #expect(m.quantizers[0].quantizer.bitsPerCode == 4 && m.configuration.bytesPerItem == 4)
+        let start = t.history.first { $0.phase == .joint && $0.epoch == -1 }!.validation
+        let final = try ValidationResult.evaluate(m, data: TrainerTests.data, items: TrainerTests.data.split.val, quantized: true)
+        #expect(final.sum >= start.sum)
+        var index = try HybridIndex(model: m)
+        let test = TrainerTests.data.split.test
+        try index.add(targets: TrainerTests.data.targets.gathering(rows: test), frames: TrainerTests.data.frames!.gathering(items: test))
+        #expect(index.fastScan != nil && index.count == test.count)
+    }
+}
