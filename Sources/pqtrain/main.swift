@@ -81,11 +81,44 @@ do {
         + config.description.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
         + "; \(config.model.bytesPerItem) code bytes per item")
     let t0 = Date()
-    let trainer = try Trainer(data: data, configuration: config, outputPath: out,
-                              checkpointPath: options["--checkpoint"] ?? out + ".ckpt", log: say)
-    let model = try trainer.run(resume: flags.contains("--resume"))
-    say(String(format: "wrote %@ (%d B per item, val R@1 %@) in %.0f s", out, model.configuration.bytesPerItem,
-               model.info["val.R@1"] ?? "-", Date().timeIntervalSince(t0)))
+    // With --bytes alone, the 8-bit and (where D allows) the 4-bit shape are both trained and the
+    // better on val kept (ties: 4-bit, whose fast scan is faster). docs/HCQ.md.
+    var candidates = [config]
+    if let b = try int("--bytes", min: 1), options["--bits"] == nil, options["--subspaces"] == nil, options["--mode"] == nil,
+       options["--levels"] == nil {
+        candidates = try TrainingConfiguration.budgetCandidates(bytes: b, inputDimension: data.dimension).map { c in
+            var x = config
+            x.model = c.model
+            return x
+        }
+    }
+    var best: (model: HybridModel, path: String)?
+    for (i, c) in candidates.enumerated() {
+        let path = candidates.count == 1 ? out : out + ".\(c.model.bitsPerCode)bit"
+        let checkpoint = (candidates.count == 1 ? options["--checkpoint"] : nil) ?? path + ".ckpt"
+        let model: HybridModel
+        if flags.contains("--resume") && FileManager.default.fileExists(atPath: path) && !FileManager.default.fileExists(atPath: checkpoint) {
+            model = try HybridModel.load(from: path)     // this candidate finished before the interruption
+        } else {
+            if candidates.count > 1 {
+                say("candidate \(i + 1)/\(candidates.count): \(c.model.bitsPerCode)-bit codes, M = \(c.model.subspaces)")
+            }
+            let resume = flags.contains("--resume") && FileManager.default.fileExists(atPath: checkpoint)
+            model = try Trainer(data: data, configuration: c, outputPath: path, checkpointPath: checkpoint, log: say).run(resume: resume)
+        }
+        let score = Double(model.info["val.sum"] ?? "") ?? -1
+        if candidates.count > 1 { say("candidate \(i + 1): val R@1+R@5+R@10 = \(model.info["val.sum"] ?? "-")") }
+        if best == nil || score >= (Double(best!.model.info["val.sum"] ?? "") ?? -1) { best = (model, path) }
+    }
+    var model = best!.model
+    if let b = options["--bytes"] {
+        model.info["train.bytes"] = b
+        model.info["train.candidates"] = candidates.map { "\($0.model.bitsPerCode)bit-M\($0.model.subspaces)" }.joined(separator: ",")
+        try model.save(to: out)
+        if candidates.count > 1 { for c in candidates { try? FileManager.default.removeItem(atPath: out + ".\(c.model.bitsPerCode)bit") } }
+    }
+    say(String(format: "wrote %@ (%d B per item, %d-bit codes, M = %d, val R@1 %@) in %.0f s", out, model.configuration.bytesPerItem,
+               model.configuration.bitsPerCode, model.configuration.subspaces, model.info["val.R@1"] ?? "-", Date().timeIntervalSince(t0)))
 } catch {
     log("error: \(error)")
     exit(1)

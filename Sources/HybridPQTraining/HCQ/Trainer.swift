@@ -139,7 +139,9 @@ public final class Trainer {
         let v = try ValidationResult.evaluate(out, data: data, items: valItems, quantized: out.isQuantized)
         out.info["train.seconds"] = String(format: "%.1f", Date().timeIntervalSince(start))
         out.info["val.R@1"] = String(format: "%.4f", v.recallAt1)
+        out.info["val.R@5"] = String(format: "%.4f", v.recallAt5)
         out.info["val.R@10"] = String(format: "%.4f", v.recallAt10)
+        out.info["val.sum"] = String(format: "%.4f", v.sum)
         if let outputPath { try out.save(to: outputPath) }
         if let checkpointPath { try? FileManager.default.removeItem(atPath: checkpointPath) }
         return out

@@ -52,6 +52,19 @@ public struct TrainingConfiguration: Sendable, Equatable {
                                                   subspaces: largestDivisor(atMost: bytes), mode: .joint))
     }
 
+    /// The shapes `pqtrain --bytes B` trains and chooses between on val: `forBudget`'s 8-bit
+    /// coarse shape and, when D has an even divisor M₄ with M₄/2 ≤ B bytes and M₄ ≤ 256 (the
+    /// fast-scan limit) that uses more sub-spaces, the 4-bit shape with the largest such M₄.
+    public static func budgetCandidates(bytes: Int, inputDimension d: Int) throws(ModelError) -> [TrainingConfiguration] {
+        let eight = try forBudget(bytes: bytes, inputDimension: d, fineFeatures: false)
+        let m4 = stride(from: min(2 * bytes, 256, d), through: 2, by: -1).first { $0 % 2 == 0 && d % $0 == 0 }
+        guard let m4, m4 > eight.model.subspaces else { return [eight] }
+        var four = eight
+        four.model.subspaces = m4
+        four.model.bitsPerCode = 4
+        return [eight, four]
+    }
+
     /// The settings as `key=value` pairs (model file `info.*`, checkpoint consistency check).
     public var description: [(String, String)] {
         [("mode", model.mode.rawValue), ("levels", "\(model.levels)"), ("ghosts", "\(model.ghosts)"),

@@ -114,6 +114,10 @@ import Testing
         #expect(throws: ModelError.self) { _ = try TrainingConfiguration.forBudget(bytes: nil, inputDimension: 16, fineFeatures: false) }
         let b = try TrainingConfiguration.forBudget(bytes: 20, inputDimension: 384, fineFeatures: true)
         #expect(b.model.subspaces == 16 && b.model.levels == 0 && b.model.mode == .joint)
+        let c16 = try TrainingConfiguration.budgetCandidates(bytes: 16, inputDimension: 384)
+        #expect(c16.map { [$0.model.bitsPerCode, $0.model.subspaces, $0.model.bytesPerItem] } == [[8, 16, 16], [4, 32, 16]])
+        let c256 = try TrainingConfiguration.budgetCandidates(bytes: 256, inputDimension: 384)
+        #expect(c256.map { [$0.model.bitsPerCode, $0.model.subspaces, $0.model.bytesPerItem] } == [[8, 192, 192]])
         let h = try TrainingConfiguration.forBudget(bytes: nil, inputDimension: 384, fineFeatures: true)
         #expect(h.model.subspaces == 32 && h.model.levels == 7 && h.model.bytesPerItem == 256)
     }
