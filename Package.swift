@@ -29,13 +29,15 @@ let package = Package(
         .target(
             name: "HybridPQ",
             dependencies: ["CBLAS", "CKernels"],
-            path: "Sources/HybridPQ"
+            path: "Sources/HybridPQ",
+            exclude: ["README.md"]
         ),
         // Training of the HCQ heads and codebooks (hand-written backward passes); pqtrain's engine.
         .target(
             name: "HybridPQTraining",
             dependencies: ["HybridPQ"],
-            path: "Sources/HybridPQTraining"
+            path: "Sources/HybridPQTraining",
+            exclude: ["README.md"]
         ),
         .executableTarget(
             name: "pqtrain",

@@ -22,7 +22,7 @@ extension Runner {
     /// Model parameters reported in each row.
     func modelParams(_ m: HybridModel) -> [(String, String)] {
         let c = m.configuration
-        var p: [(String, String)] = [("mode", c.mode.rawValue), ("M", "\(c.subspaces)"), ("K", "256"), ("levels", "\(c.levelCount)"),
+        var p: [(String, String)] = [("mode", c.mode.rawValue), ("M", "\(c.subspaces)"), ("K", "\(c.codewords)"), ("levels", "\(c.levelCount)"),
                                      ("level_weights", m.levelWeights.map { String(format: "%.4g", $0) }.joined(separator: "/"))]
         if let b = m.info["train.bytes"] { p.append(("trained_for_bytes", b)) }
         return p
@@ -32,7 +32,6 @@ extension Runner {
         let model = try loadModel()
         let ds = try crossViewData()
         let db = CrossViewBatch(ds, workload.databaseItems), qb = CrossViewBatch(ds, workload.queryItems)
-        let t0 = Clock.now()
         let build: () throws -> any VectorIndex
         switch method {
         case "flat-hybrid":
@@ -52,8 +51,9 @@ extension Runner {
                 return ModelSearch(index: index, queries: qb, encode: nil)
             }
         }
-        _ = t0
-        return try measure(method: method, params: modelParams(model), trainSeconds: Double(model.info["train.seconds"] ?? "") ?? 0,
+        // The whole pqtrain run (every candidate shape), else the trainer's own time.
+        let seconds = Double(model.info["train.total_seconds"] ?? model.info["train.seconds"] ?? "") ?? 0
+        return try measure(method: method, params: modelParams(model), trainSeconds: seconds,
                            build: build)
     }
 

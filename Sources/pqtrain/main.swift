@@ -113,6 +113,7 @@ do {
     var model = best!.model
     if let b = options["--bytes"] {
         model.info["train.bytes"] = b
+        model.info["train.total_seconds"] = String(format: "%.1f", Date().timeIntervalSince(t0))
         model.info["train.candidates"] = candidates.map { "\($0.model.bitsPerCode)bit-M\($0.model.subspaces)" }.joined(separator: ",")
         try model.save(to: out)
         if candidates.count > 1 { for c in candidates { try? FileManager.default.removeItem(atPath: out + ".\(c.model.bitsPerCode)bit") } }
