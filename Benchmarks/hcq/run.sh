@@ -17,7 +17,7 @@ train() {   # name, pqtrain arguments…; prints the wall time
   echo "$name: trained in $(( $(date +%s) - t0 )) s ($*)" | tee -a "$out/times.txt"
 }
 bench() {   # name, bytes list
-  .build/release/pqbench --data "$data" --model "$out/$1.hpqm" --methods flat-hybrid,hcq,hcq-coarse,trained-opq \
+  .build/release/pqbench --data "$data" --model "$out/$1.hpqm" --methods flat-hybrid,hcq,hcq-coarse,trained-opq,trained-opq4 \
       --bytes "$2" --json "$out/$1.json" 2> "$out/$1.bench.log" | tee "$out/$1.txt"
 }
 train default                      # HCQ's shape: hcq mode, M = 32, L = 7, 256 B

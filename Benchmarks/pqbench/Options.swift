@@ -44,7 +44,8 @@ struct Options {
                         default flat,pq,pq4,opq4. With --model (a pqtrain model file):
                         flat-hybrid (the model unquantized), hcq (all its levels' codes),
                         hcq-coarse (its coarse code alone), trained-opq (OPQ of its continuous
-                        coarse embeddings at each --bytes: the post-hoc baseline)
+                        coarse embeddings at each --bytes: the post-hoc baseline),
+                        trained-opq4 (the same with 4-bit codes, fast scan)
       --bytes LIST      code bytes per item for quantized methods (8-bit: M = bytes; 4-bit:
                         M = 2·bytes)
       --rerank R        pq4/opq4: candidates re-scored with exact float tables (default 10·k)

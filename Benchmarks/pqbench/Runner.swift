@@ -23,7 +23,7 @@ struct ResultRow {
 final class Runner {
     static let knownMethods = ["flat", "pq", "pq4", "opq", "opq4"] + trainedMethods
     /// Methods that need a `pqtrain` model (`--model`).
-    static let trainedMethods = ["flat-hybrid", "hcq", "hcq-coarse", "trained-opq"]
+    static let trainedMethods = ["flat-hybrid", "hcq", "hcq-coarse", "trained-opq", "trained-opq4"]
 
     let options: Options
     let workload: Workload
@@ -56,8 +56,8 @@ final class Runner {
                 for b in options.bytes { if let row = try quantized(method, bytes: b) { rows.append(row) } }
             case "flat-hybrid", "hcq", "hcq-coarse":
                 rows.append(try trained(method))
-            case "trained-opq":
-                for b in options.bytes { if let row = try trainedOPQ(bytes: b) { rows.append(row) } }
+            case "trained-opq", "trained-opq4":
+                for b in options.bytes { if let row = try trainedOPQ(bytes: b, fourBit: method == "trained-opq4") { rows.append(row) } }
             default:
                 throw UsageError("method '\(method)' is not implemented in this build")
             }

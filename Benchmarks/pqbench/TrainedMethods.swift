@@ -1,8 +1,9 @@
 import HybridPQ
 
 /// The methods that use a `pqtrain` model: flat-hybrid (the model unquantized, its upper
-/// bound), hcq (every level's codes), hcq-coarse (the coarse code alone) and trained-opq (OPQ of
-/// the model's continuous coarse embeddings: the post-hoc baseline at equal bytes).
+/// bound), hcq (every level's codes), hcq-coarse (the coarse code alone) and trained-opq /
+/// trained-opq4 (8-bit / 4-bit OPQ of the model's continuous coarse embeddings: the post-hoc
+/// baselines at equal bytes).
 extension Runner {
     func loadModel() throws -> HybridModel {
         guard let path = options.model else { throw UsageError("the trained methods need --model FILE (a pqtrain model)") }
@@ -57,26 +58,33 @@ extension Runner {
                            build: build)
     }
 
-    /// OPQ (8-bit, M = bytes) of the model's continuous coarse target embeddings of the train split.
-    func trainedOPQ(bytes b: Int) throws -> ResultRow? {
+    /// OPQ (8-bit, M = bytes; or 4-bit fast scan, M = 2·bytes) of the model's continuous coarse
+    /// target embeddings of the train split.
+    func trainedOPQ(bytes: Int, fourBit: Bool) throws -> ResultRow? {
         let model = try loadModel()
         let ds = try crossViewData()
         let d = model.configuration.dimension
-        guard d % b == 0 else {
-            log("trained-opq: skipping \(b) bytes: dimension \(d) is not divisible by M = \(b)")
+        let method = fourBit ? "trained-opq4" : "trained-opq", b = fourBit ? 2 * bytes : bytes, bits = fourBit ? 4 : 8
+        guard d % b == 0, !fourBit || b <= QuantizedLookupTable.maximumSubspaces else {
+            log("\(method): skipping \(bytes) bytes: M = \(b) does not divide dimension \(d) or exceeds fast scan's limit")
             return nil
         }
         let t0 = Clock.now()
         let train = try model.targetEmbeddings(CrossViewBatch(ds, ds.split.train).targets, frames: CrossViewBatch(ds, ds.split.train).frames)[0]
-        var config = OPQ.Configuration(subspaces: b, bitsPerCode: 8)
+        var config = OPQ.Configuration(subspaces: b, bitsPerCode: bits)
         config.seed = options.seed
         config.finalPQIterations = options.iterations
-        let progress = Progress("trained-opq M=\(b): round", enabled: !options.quiet)
+        let progress = Progress("\(method) M=\(b): round", enabled: !options.quiet)
         let opq = try OPQ.train(train, config, progress: progress.update)
         let trainSeconds = Clock.now() - t0
         let db = CrossViewBatch(ds, workload.databaseItems), qb = CrossViewBatch(ds, workload.queryItems)
-        return try measure(method: "trained-opq", params: [("M", "\(b)"), ("K", "256")], trainSeconds: trainSeconds) {
-            var index = try OPQIndex(opq: opq, metric: options.metric ?? .l2)
+        var params = [("M", "\(b)"), ("K", "\(1 << bits)")]
+        if fourBit { params.append(("rerank", "\(options.rerank ?? PQ4Index.defaultRerank(k: options.k))")) }
+        return try measure(method: method, params: params, trainSeconds: trainSeconds) {
+            var index: any VectorIndex = fourBit
+                ? FastScanSearch(index: try PQ4Index(quantizer: opq.quantizer, metric: options.metric ?? .l2), rerank: options.rerank,
+                                 kernel: options.kernel, rotation: opq.rotation)
+                : try OPQIndex(opq: opq, metric: options.metric ?? .l2)
             try index.add(try model.targetEmbeddings(db.targets, frames: db.frames)[0], ids: nil)
             return ModelSearch(index: index, queries: qb) { q in try model.queryEmbeddings(q.queries, tokens: q.tokens)[0] }
         }

@@ -180,7 +180,7 @@ public final class Trainer {
     /// One epoch of joint training against the fixed codes of the train targets.
     func jointEpoch() throws -> Double {
         let c = configuration
-        let lr = StepDecay(initial: c.learningRate, gamma: c.decay).rate(epoch: epoch)
+        let lr = StepDecay(initial: c.jointHeadLearningRate ?? c.learningRate, gamma: c.decay).rate(epoch: epoch)
         let clr = StepDecay(initial: c.codebookLearningRate, gamma: c.decay).rate(epoch: epoch)
         let targets = try trainTargetEmbeddings()
         // Codes are assigned once per epoch with the current codebooks, as an index would.

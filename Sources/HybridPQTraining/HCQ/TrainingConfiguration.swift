@@ -14,6 +14,8 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var batchSize = 128
     /// Adam learning rate of the heads, decayed by `decay` per epoch (StepLR).
     public var learningRate: Float = 2e-4
+    /// Joint mode: Adam learning rate of the query heads in the joint phase (nil: `learningRate`).
+    public var jointHeadLearningRate: Float?
     /// Joint mode: Adam learning rate of the codebooks.
     public var codebookLearningRate: Float = 1e-3
     /// Step decay γ per epoch.
@@ -70,6 +72,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
         [("mode", model.mode.rawValue), ("levels", "\(model.levels)"), ("ghosts", "\(model.ghosts)"),
          ("subspaces", "\(model.subspaces)"), ("bits", "\(model.bitsPerCode)"), ("epochs", "\(epochs)"), ("joint_epochs", "\(jointEpochs)"),
          ("batch", "\(batchSize)"), ("lr", "\(learningRate)"), ("codebook_lr", "\(codebookLearningRate)"),
+         ("joint_lr", jointHeadLearningRate.map { "\($0)" } ?? "\(learningRate)"),
          ("decay", "\(decay)"), ("temperature", "\(temperature)"), ("patience", "\(patience)"), ("seed", "\(seed)"),
          ("kmeans_iterations", "\(kmeansIterations)"), ("opq_iterations", "\(opqIterations)")]
     }
