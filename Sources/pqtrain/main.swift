@@ -30,7 +30,7 @@ do {
     var flags: Set<String> = []
     let valued: Set<String> = ["--data", "--out", "--bytes", "--mode", "--levels", "--subspaces", "--epochs", "--joint-epochs",
                                "--batch", "--lr", "--codebook-lr", "--decay", "--temperature", "--patience", "--seed",
-                               "--threads", "--checkpoint", "--bits", "--joint-lr"]
+                               "--threads", "--checkpoint", "--bits", "--joint-lr", "--distillation"]
     while !args.isEmpty {
         let a = args.removeFirst()
         if a == "-h" || a == "--help" { print(usage); exit(0) }
@@ -73,6 +73,7 @@ do {
     if let x = float("--lr") { config.learningRate = x }
     if let x = float("--codebook-lr") { config.codebookLearningRate = x }
     if let x = float("--joint-lr") { config.jointHeadLearningRate = x }
+    if let x = float("--distillation") { config.distillation = min(1, x) }
     if let x = float("--decay") { config.decay = x }
     if let x = float("--temperature"), x > 0 { config.temperature = x }
     try config.model.validate()

@@ -192,7 +192,8 @@ public final class Trainer {
         for positions in all {
             let items = positions.map { trainItems[$0] }
             let (loss, grads, bookGrads) = try JointStep.gradients(model: model, batch: CrossViewBatch(data, items), targets: positions,
-                                                                   codes: codes, temperature: c.temperature)
+                                                                   codes: codes, temperature: c.temperature,
+                                                                   teacher: c.distillation > 0 ? targets : nil, distillation: c.distillation)
             total += Double(loss)
             var tensors = model.quantizedQueryParameters!.tensors + model.quantizers.map { Codebooks.matrix($0.quantizer) }
             let rates = [Float](repeating: lr, count: tensorCount) + [Float](repeating: clr, count: bookGrads.count)

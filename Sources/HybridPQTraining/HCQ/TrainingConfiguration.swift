@@ -16,6 +16,9 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var learningRate: Float = 2e-4
     /// Joint mode: Adam learning rate of the query heads in the joint phase (nil: `learningRate`).
     public var jointHeadLearningRate: Float?
+    /// Joint mode: weight λ of the continuous model's scores in the joint phase's targets
+    /// (0: the hard positive alone; see `JointStep`).
+    public var distillation: Float = 0
     /// Joint mode: Adam learning rate of the codebooks.
     public var codebookLearningRate: Float = 1e-3
     /// Step decay γ per epoch.
@@ -72,7 +75,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
         [("mode", model.mode.rawValue), ("levels", "\(model.levels)"), ("ghosts", "\(model.ghosts)"),
          ("subspaces", "\(model.subspaces)"), ("bits", "\(model.bitsPerCode)"), ("epochs", "\(epochs)"), ("joint_epochs", "\(jointEpochs)"),
          ("batch", "\(batchSize)"), ("lr", "\(learningRate)"), ("codebook_lr", "\(codebookLearningRate)"),
-         ("joint_lr", jointHeadLearningRate.map { "\($0)" } ?? "\(learningRate)"),
+         ("joint_lr", jointHeadLearningRate.map { "\($0)" } ?? "\(learningRate)"), ("distillation", "\(distillation)"),
          ("decay", "\(decay)"), ("temperature", "\(temperature)"), ("patience", "\(patience)"), ("seed", "\(seed)"),
          ("kmeans_iterations", "\(kmeansIterations)"), ("opq_iterations", "\(opqIterations)")]
     }

@@ -51,8 +51,14 @@ public enum JointStep {
     /// (x̂ from the fixed `codes` and the current codebooks), `targets[i]` the position of batch
     /// item i among them; gradients for the query-side heads (through
     /// `quantizedQueryParameters`) and for each level's codebooks ((M·K) × d).
+    ///
+    /// With `teacher` (the continuous model's train target embeddings per level) and
+    /// `distillation` λ > 0, the target distribution is (1 − λ)·onehot + λ·softmax(S_teacher/τ), the
+    /// continuous model's own scores over the same targets (the quantized scores learn the
+    /// teacher's ranking, not only the positive: a regulariser against overfitting the codes).
     public static func gradients(model: HybridModel, batch: CrossViewBatch, targets: [Int], codes: [[UInt8]],
-                                 temperature tau: Float) throws -> (loss: Float, grads: HybridParameters, codebooks: [Matrix]) {
+                                 temperature tau: Float, teacher: [Matrix]? = nil,
+                                 distillation lambda: Float = 0) throws -> (loss: Float, grads: HybridParameters, codebooks: [Matrix]) {
         let qparams = model.quantizedQueryParameters ?? model.parameters
         let qp = try model.forwardQueries(batch.queries, tokens: batch.tokens, parameters: qparams)
         let levels = model.configuration.levelCount
@@ -68,7 +74,21 @@ public enum JointStep {
             rotated.append(xr)
             recon.append(xhat)
         }
-        let (loss, dS) = ContrastiveLoss.crossEntropy(total!, targets: targets, temperature: tau)
+        let loss: Float, dS: Matrix
+        if let teacher, lambda > 0 {
+            let eq = try model.queryEmbeddings(batch.queries, tokens: batch.tokens)
+            var ts = Matrix(rows: total!.rows, columns: total!.columns)
+            for l in 0..<levels {
+                let s = eq[l].multipliedTransposed(teacher[l])
+                for i in 0..<s.values.count { ts.values[i] += model.levelWeights[l] * s.values[i] }
+            }
+            var y = ContrastiveLoss.softmax(ts, temperature: tau)
+            for i in 0..<y.values.count { y.values[i] *= lambda }
+            for (i, t) in targets.enumerated() { y.values[i * y.columns + t] += 1 - lambda }
+            (loss, dS) = ContrastiveLoss.crossEntropy(total!, softTargets: y, temperature: tau)
+        } else {
+            (loss, dS) = ContrastiveLoss.crossEntropy(total!, targets: targets, temperature: tau)
+        }
         var dE: [Matrix] = [], dBooks: [Matrix] = []
         for l in 0..<levels {
             var g = dS

@@ -32,6 +32,29 @@ public enum ContrastiveLoss {
         return (Float(loss / Double(scores.rows)), grad)
     }
 
+    /// Cross-entropy against soft targets: mean over rows of −Σ_j y_ij log softmax(S_i / τ)_j for
+    /// `targets` rows that sum to 1. Returns the loss and dLoss/dS = (softmax − y) / (τ · rows).
+    public static func crossEntropy(_ scores: Matrix, softTargets y: Matrix, temperature tau: Float) -> (loss: Float, gradient: Matrix) {
+        precondition(y.rows == scores.rows && y.columns == scores.columns, "soft targets must match the scores")
+        let p = softmax(scores, temperature: tau)
+        var grad = p
+        var loss = 0.0
+        let invRows = 1 / Float(scores.rows)
+        for i in 0..<grad.values.count {
+            if y.values[i] > 0 { loss -= Double(y.values[i]) * log(max(Double(p.values[i]), 1e-30)) }
+            grad.values[i] = (p.values[i] - y.values[i]) * invRows / tau
+        }
+        return (Float(loss / Double(scores.rows)), grad)
+    }
+
+    /// Row-wise softmax(S / τ).
+    public static func softmax(_ scores: Matrix, temperature tau: Float) -> Matrix {
+        var p = scores
+        for i in 0..<p.values.count { p.values[i] /= tau }
+        Layers.softmaxRows(&p)
+        return p
+    }
+
     /// HCQ's symmetric loss for one level: CE(S_t2v / τ, diag) + CE(S_v2t / τ, diag) with
     /// S_t2v = Q Kᵀ (queries against target-side keys) and S_v2t = V Pᵀ (targets against
     /// query-side keys). Continuous training passes K = V and P = Q. Returns the loss and the

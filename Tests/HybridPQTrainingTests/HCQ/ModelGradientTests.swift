@@ -95,9 +95,13 @@ import Testing
         // Ten train targets whose codes use a few codewords, so each gets gradient from several.
         let codes = (0..<3).map { _ in (0..<20).map { _ in UInt8(rng.next() % 4) } }
         let positions = [3, 0, 7, 9, 1, 5]
-        let (_, grads, books) = try JointStep.gradients(model: model, batch: batch, targets: positions, codes: codes, temperature: 0.5)
+        // With distillation toward the continuous model's scores over ten teacher targets.
+        let teacher = (0..<3).map { l in G.gaussian(10, 8, seed: 90 + UInt64(l)).rowNormalized() }
+        let (_, grads, books) = try JointStep.gradients(model: model, batch: batch, targets: positions, codes: codes, temperature: 0.5,
+                                                        teacher: teacher, distillation: 0.4)
         func loss(_ m: HybridModel) -> Double {
-            Double(try! JointStep.gradients(model: m, batch: batch, targets: positions, codes: codes, temperature: 0.5).loss)
+            Double(try! JointStep.gradients(model: m, batch: batch, targets: positions, codes: codes, temperature: 0.5,
+                                            teacher: teacher, distillation: 0.4).loss)
         }
         for t in HybridParameters.Tensor.allCases where t.isQuerySide {
             let err = G.relativeError(model.quantizedQueryParameters![t], analytic: grads[t], samples: 12) { x in

@@ -20,6 +20,20 @@ import Testing
         #expect(G.relativeError(s, analytic: grad) { Double(ContrastiveLoss.crossEntropy($0, targets: t, temperature: 0.1).loss) } < G.tolerance)
     }
 
+    @Test func softTargetCrossEntropyGradientAndHardLimit() {
+        let s = GradientCheck.gaussian(3, 5, seed: 28, scale: 0.4)
+        var y = ContrastiveLoss.softmax(GradientCheck.gaussian(3, 5, seed: 29), temperature: 1)
+        let (_, grad) = ContrastiveLoss.crossEntropy(s, softTargets: y, temperature: 0.2)
+        #expect(G.relativeError(s, analytic: grad) { Double(ContrastiveLoss.crossEntropy($0, softTargets: y, temperature: 0.2).loss) } < G.tolerance)
+        // One-hot soft targets give the hard loss.
+        y = Matrix(rows: 3, columns: 5)
+        for (i, t) in [4, 0, 2].enumerated() { y[i, t] = 1 }
+        let hard = ContrastiveLoss.crossEntropy(s, targets: [4, 0, 2], temperature: 0.2)
+        let soft = ContrastiveLoss.crossEntropy(s, softTargets: y, temperature: 0.2)
+        #expect(abs(hard.loss - soft.loss) < 1e-5)
+        for (a, b) in zip(hard.gradient.values, soft.gradient.values) { #expect(abs(a - b) < 1e-6) }
+    }
+
     @Test func symmetricLossGradients() {
         let q = G.gaussian(5, 4, seed: 21, scale: 0.5), k = G.gaussian(5, 4, seed: 22, scale: 0.5)
         let v = G.gaussian(5, 4, seed: 23, scale: 0.5), p = G.gaussian(5, 4, seed: 24, scale: 0.5)
