@@ -7,16 +7,18 @@ public enum ModelGradients {
     /// projection (fine levels).
     public static func queries(_ pass: HybridModel.QueryPass, dEmbeddings: [Matrix], model: HybridModel,
                                parameters p: HybridParameters, into grads: inout HybridParameters) {
-        let c = model.configuration
         let dv = levelVectorGradients(dEmbeddings, pass.embeddings, pass.levelNorms, model)
-        let dh = grads.with(.gateWeight, .gateBias) { w, b in LayerGradients.selfGate(dv[0], input: pass.projected, gate: pass.gate, weight: p[.gateWeight],
-                                         dWeight: &w, dBias: &b) }
-        grads.with(.queryWeight, .queryBias) { w, b in LayerGradients.dense(dh, input: pass.input, weight: p[.queryWeight], dWeight: &w, dBias: &b, inputGradient: false) }
-        if c.levels > 0, let tokens = pass.tokens, let pt = pass.projectedTokens, let a = pass.assignment {
-            let dV = joinLevels(Array(dv[1...]))
-            let dpt = grads.with(.vladWeight, .vladBias, .vladCentres) { w, b, c in LayerGradients.ghostVLAD(dV, input: pt, mask: tokens.mask, length: tokens.length, assignment: a,
-                                               weight: p[.vladWeight], centres: p[.vladCentres], dWeight: &w, dBias: &b, dCentres: &c) }
-            grads.with(.tokenWeight, .tokenBias) { w, b in LayerGradients.dense(dpt, input: tokens.values, weight: p[.tokenWeight], dWeight: &w, dBias: &b, inputGradient: false) }
+        let dh = grads.with(.gateWeight, .gateBias) { w, b in
+            LayerGradients.selfGate(dv[0], input: pass.projected, gate: pass.gate, weight: p[.gateWeight], dWeight: &w, dBias: &b)
+        }
+        grads.with(.queryWeight, .queryBias) { w, b in
+            LayerGradients.dense(dh, input: pass.input, weight: p[.queryWeight], dWeight: &w, dBias: &b, inputGradient: false)
+        }
+        guard model.configuration.levels > 0, let tokens = pass.tokens, let pt = pass.projectedTokens,
+              let a = pass.assignment else { return }
+        let dpt = vladGradients(joinLevels(Array(dv[1...])), input: pt, sequence: tokens, assignment: a, p, &grads)
+        grads.with(.tokenWeight, .tokenBias) { w, b in
+            LayerGradients.dense(dpt, input: tokens.values, weight: p[.tokenWeight], dWeight: &w, dBias: &b, inputGradient: false)
         }
     }
 
@@ -24,10 +26,12 @@ public enum ModelGradients {
     /// GhostVLAD (fine levels), frame projection.
     public static func targets(_ pass: HybridModel.TargetPass, dEmbeddings: [Matrix], model: HybridModel,
                                parameters p: HybridParameters, into grads: inout HybridParameters) {
-        let c = model.configuration
         let dv = levelVectorGradients(dEmbeddings, pass.embeddings, pass.levelNorms, model)
-        grads.with(.targetWeight, .targetBias) { w, b in LayerGradients.dense(dv[0], input: pass.input, weight: p[.targetWeight], dWeight: &w, dBias: &b, inputGradient: false) }
+        grads.with(.targetWeight, .targetBias) { w, b in
+            LayerGradients.dense(dv[0], input: pass.input, weight: p[.targetWeight], dWeight: &w, dBias: &b, inputGradient: false)
+        }
         guard let frames = pass.frames, let pf = pass.projectedFrames, let mean = pass.frameMean else { return }
+        // Coarse target u = h + α · mean: dα = ⟨du, mean⟩, dmean = α du.
         let mix = p[.frameMix].values[0]
         var dMean = dv[0]
         var dMix: Float = 0
@@ -37,13 +41,22 @@ public enum ModelGradients {
         }
         grads[.frameMix].values[0] += dMix
         var dpf = LayerGradients.maskedMean(dMean, mask: frames.mask, length: frames.length, counts: pass.frameCounts)
-        if c.levels > 0, let a = pass.assignment {
-            let dV = joinLevels(Array(dv[1...]))
-            let back = grads.with(.vladWeight, .vladBias, .vladCentres) { w, b, c in LayerGradients.ghostVLAD(dV, input: pf, mask: frames.mask, length: frames.length, assignment: a,
-                                                weight: p[.vladWeight], centres: p[.vladCentres], dWeight: &w, dBias: &b, dCentres: &c) }
+        if model.configuration.levels > 0, let a = pass.assignment {
+            let back = vladGradients(joinLevels(Array(dv[1...])), input: pf, sequence: frames, assignment: a, p, &grads)
             for i in 0..<dpf.values.count { dpf.values[i] += back.values[i] }
         }
-        grads.with(.frameWeight, .frameBias) { w, b in LayerGradients.dense(dpf, input: frames.values, weight: p[.frameWeight], dWeight: &w, dBias: &b, inputGradient: false) }
+        grads.with(.frameWeight, .frameBias) { w, b in
+            LayerGradients.dense(dpf, input: frames.values, weight: p[.frameWeight], dWeight: &w, dBias: &b, inputGradient: false)
+        }
+    }
+
+    /// GhostVLAD's backward pass into the shared assignment weights and centres.
+    static func vladGradients(_ dV: Matrix, input x: Matrix, sequence: SequenceFeatures, assignment a: Matrix,
+                              _ p: HybridParameters, _ grads: inout HybridParameters) -> Matrix {
+        grads.with(.vladWeight, .vladBias, .vladCentres) { w, b, c in
+            LayerGradients.ghostVLAD(dV, input: x, mask: sequence.mask, length: sequence.length, assignment: a,
+                                     weight: p[.vladWeight], centres: p[.vladCentres], dWeight: &w, dBias: &b, dCentres: &c)
+        }
     }
 
     static func levelVectorGradients(_ dE: [Matrix], _ e: [Matrix], _ norms: [[Float]], _ model: HybridModel) -> [Matrix] {
