@@ -70,7 +70,8 @@ extension Runner {
             return nil
         }
         let t0 = Clock.now()
-        let train = try model.targetEmbeddings(CrossViewBatch(ds, ds.split.train).targets, frames: CrossViewBatch(ds, ds.split.train).frames)[0]
+        let trainItems = CrossViewBatch(ds, ds.split.train)
+        let train = try model.targetEmbeddings(trainItems.targets, frames: trainItems.frames)[0]
         var config = OPQ.Configuration(subspaces: b, bitsPerCode: bits)
         config.seed = options.seed
         config.finalPQIterations = options.iterations
