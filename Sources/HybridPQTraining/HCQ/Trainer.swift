@@ -113,17 +113,17 @@ public final class Trainer {
                 let t1 = Date()
                 try refitSpherical()
                 let t2 = Date()
-                try endEpoch(loss: loss, quantized: true, earlyStopping: false)
+                try endEpoch(loss: loss, quantized: true)
                 timing = String(format: " [steps %.1f s, codebook refit %.1f s, validation %.1f s]", t1.timeIntervalSince(t0),
                                 t2.timeIntervalSince(t1), Date().timeIntervalSince(t2))
             case .continuous:
                 guard epoch < c.epochs, badEpochs < c.patience else { try startJoint(); break }
                 let loss = try symmetricEpoch(quantizedWeight: 0)
-                try endEpoch(loss: loss, quantized: false, earlyStopping: true)
+                try endEpoch(loss: loss, quantized: false)
             case .joint:
                 guard epoch < c.jointEpochs, badEpochs < c.patience else { phase = .done; break }
                 let loss = try jointEpoch()
-                try endEpoch(loss: loss, quantized: true, earlyStopping: true)
+                try endEpoch(loss: loss, quantized: true)
             case .done: break
             }
             epochsDone += 1
@@ -212,7 +212,7 @@ public final class Trainer {
     }
 
     /// Validates, keeps the best model, advances the epoch and writes a checkpoint.
-    func endEpoch(loss: Double, quantized: Bool, earlyStopping: Bool) throws {
+    func endEpoch(loss: Double, quantized: Bool) throws {
         let v = try ValidationResult.evaluate(model, data: data, items: valItems, quantized: quantized)
         history.append((phase, epoch, loss, v))
         if v.sum > best {

@@ -79,6 +79,7 @@ public enum ModelGradients {
 
 extension HybridParameters {
     /// Runs `body` with exclusive access to two tensors (moved out and back: no copies).
+    @discardableResult
     mutating func with<R>(_ a: Tensor, _ b: Tensor, _ body: (inout Matrix, inout Matrix) -> R) -> R {
         var x = Matrix(rows: 0, columns: 0), y = x
         swap(&x, &tensors[a.rawValue]); swap(&y, &tensors[b.rawValue])
@@ -88,6 +89,7 @@ extension HybridParameters {
     }
 
     /// Runs `body` with exclusive access to three tensors.
+    @discardableResult
     mutating func with<R>(_ a: Tensor, _ b: Tensor, _ c: Tensor, _ body: (inout Matrix, inout Matrix, inout Matrix) -> R) -> R {
         var z = Matrix(rows: 0, columns: 0)
         swap(&z, &tensors[c.rawValue])
