@@ -146,7 +146,7 @@ final class Runner {
             if let f = index as? FlatIndex { try f.save(to: path) }
             if let p = index as? PQIndex { try p.save(to: path) }
             if let p = index as? OPQIndex { try p.save(to: path) }
-            if let p = index as? ModelSearch, let h = p.index as? HybridIndex { try h.save(to: path) }
+            if let h = (index as? ModelSearch)?.hybrid { try h.save(to: path) }
             if let p = index as? FastScanSearch {
                 if let r = p.rotation { try OPQ4Index(rotation: r, base: p.index).save(to: path) } else { try p.index.save(to: path) }
             }

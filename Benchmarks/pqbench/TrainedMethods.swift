@@ -49,7 +49,7 @@ extension Runner {
             build = {
                 var index = try HybridIndex(model: model, coarseOnly: method == "hcq-coarse")
                 try index.add(targets: db.targets, frames: db.frames)
-                return ModelSearch(index: index, queries: qb, encode: nil)
+                return ModelSearch(hybrid: index, queries: qb)
             }
         }
         // The whole pqtrain run (every candidate shape), else the trainer's own time.
@@ -97,37 +97,56 @@ extension Runner {
 /// searches the whole query set or a prefix of it) and runs the model's query heads on them —
 /// inside the timed search, as a service would.
 struct ModelSearch: VectorIndex {
-    let index: any Sendable
+    /// A hybrid index (it encodes its own queries), or any index over embeddings with the
+    /// function that embeds a batch of queries for it.
+    enum Backing: Sendable {
+        case hybrid(HybridIndex)
+        case embedded(any VectorIndex, encode: @Sendable (CrossViewBatch) throws -> Matrix)
+    }
+
+    let backing: Backing
     let queries: CrossViewBatch
-    let encode: (@Sendable (CrossViewBatch) throws -> Matrix)?
 
-    init(index: any Sendable, queries: CrossViewBatch, encode: (@Sendable (CrossViewBatch) throws -> Matrix)?) {
-        self.index = index
+    init(hybrid: HybridIndex, queries: CrossViewBatch) {
+        backing = .hybrid(hybrid)
         self.queries = queries
-        self.encode = encode
     }
 
-    var base: any VectorIndex { index as! any VectorIndex }
-    var dimension: Int { queries.queries.columns }
-    var count: Int { (index as? HybridIndex)?.count ?? base.count }
-    var metric: Metric {
-        if let h = index as? HybridIndex { return h.model.configuration.mode == .joint ? .l2 : .innerProduct }
-        return base.metric
+    init(index: any VectorIndex, queries: CrossViewBatch, encode: @escaping @Sendable (CrossViewBatch) throws -> Matrix) {
+        backing = .embedded(index, encode: encode)
+        self.queries = queries
     }
-    var bytesPerItem: Int { (index as? HybridIndex)?.bytesPerItem ?? base.bytesPerItem }
-    var memoryBytes: Int { (index as? HybridIndex)?.memoryBytes ?? base.memoryBytes }
+
+    var hybrid: HybridIndex? { if case let .hybrid(h) = backing { return h } else { return nil } }
+    var dimension: Int { queries.queries.columns }
+    var count: Int {
+        switch backing { case let .hybrid(h): return h.count; case let .embedded(i, _): return i.count }
+    }
+    var metric: Metric {
+        switch backing {
+        case let .hybrid(h): return h.model.configuration.mode == .joint ? .l2 : .innerProduct
+        case let .embedded(i, _): return i.metric
+        }
+    }
+    var bytesPerItem: Int {
+        switch backing { case let .hybrid(h): return h.bytesPerItem; case let .embedded(i, _): return i.bytesPerItem }
+    }
+    var memoryBytes: Int {
+        switch backing { case let .hybrid(h): return h.memoryBytes; case let .embedded(i, _): return i.memoryBytes }
+    }
     mutating func add(_ vectors: Matrix, ids: [Int64]?) throws(IndexError) {
         throw .unsupported("items are added to a model index by the runner")
     }
     func search(_ q: Matrix, k: Int, threads: Int?) throws(IndexError) -> SearchResults {
-        let n = q.rows
-        let prefix = CrossViewBatch(queries: queries, first: n)
-        if let h = index as? HybridIndex {
+        let prefix = CrossViewBatch(queries: queries, first: q.rows)
+        switch backing {
+        case let .hybrid(h):
             return try h.search(queries: prefix.queries, tokens: prefix.tokens, k: k, threads: threads)
+        case let .embedded(index, encode):
+            let e: Matrix
+            do { e = try encode(prefix) } catch { throw .unsupported("query encoding failed: \(error)") }
+            return try index.search(e, k: k, threads: threads)
         }
-        let e: Matrix
-        do { e = try encode!(prefix) } catch { throw .unsupported("query encoding failed: \(error)") }
-        return try base.search(e, k: k, threads: threads)
     }
 }
 
