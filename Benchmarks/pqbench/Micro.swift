@@ -89,9 +89,10 @@ enum Micro {
                                 var blk = 0
                                 while blk < blocks {
                                     let nb = min(64, blocks - blk)
+                                    // Every sum computed (no early stopping: rest = nil), few reported.
                                     kernel.scan(codes: c.baseAddress! + blk * layout.blockBytes, blocks: nb,
-                                                paddedSubspaces: layout.paddedSubspaces, lut: l.baseAddress!,
-                                                threshold: 0xFFF0, out: s.baseAddress!, masks: mk.baseAddress!)
+                                                paddedSubspaces: layout.paddedSubspaces, query: FastScanQuery(lut: l.baseAddress!, floor: 0xFFF0,
+                                                                     out: s.baseAddress!, masks: mk.baseAddress!))
                                     blk += nb
                                 }
                             }

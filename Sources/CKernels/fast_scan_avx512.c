@@ -1,57 +1,102 @@
 // 4-bit fast scan, AVX-512 BW: four sub-spaces per 512-bit register (one per 128-bit lane).
-// A trailing pair of sub-spaces (subspaces % 4 == 2) is handled with 256-bit registers.
+// A trailing pair of sub-spaces in a run (an odd number of pairs) uses the low 256 bits.
 #include "CKernels.h"
 #if defined(__x86_64__) || defined(__i386__)
 #include "fast_scan_common.h"
 
-HPQ_TARGET("avx512f,avx512bw,avx2")
-void hpq_fast_scan_avx512(const uint8_t *codes, size_t blocks, size_t subspaces,
-                          const uint8_t *lut, uint16_t threshold, uint16_t *out, uint32_t *masks) {
+#define HPQ_AVX512 "avx512f,avx512bw,avx2"
+
+/// hpq_acc with four sub-spaces (lanes) per register.
+typedef struct { __m512i a, b, d, e; } hpq_acc512;
+
+HPQ_TARGET(HPQ_AVX512)
+HPQ_INLINE void hpq_acc512_add(hpq_acc512 *s, __m512i lo, __m512i hi) {
+    s->a = _mm512_add_epi16(s->a, lo);
+    s->b = _mm512_add_epi16(s->b, _mm512_srli_epi16(lo, 8));
+    s->d = _mm512_add_epi16(s->d, hi);
+    s->e = _mm512_add_epi16(s->e, _mm512_srli_epi16(hi, 8));
+}
+
+/// Adds sub-spaces [from, to) of one block (`to − from` even). `narrow` (every entry ≤ 127): the
+/// byte lookups of two registers (eight sub-spaces) are added in 8 bits before widening.
+HPQ_TARGET(HPQ_AVX512)
+HPQ_INLINE void hpq_avx512_run(const uint8_t *c, const uint8_t *lut, size_t from, size_t to, int narrow,
+                               hpq_acc512 *s) {
     const __m512i low4 = _mm512_set1_epi8(0x0F);
-    const __m256i low4y = _mm256_set1_epi8(0x0F);
-    const size_t quads = subspaces / 4 * 4;
+    size_t m = from;
+    if (narrow) {
+        for (; m + 8 <= to; m += 8) {
+            __m512i x0 = _mm512_loadu_si512((const void *)(c + m * 16));
+            __m512i x1 = _mm512_loadu_si512((const void *)(c + m * 16 + 64));
+            __m512i t0 = _mm512_loadu_si512((const void *)(lut + m * 16));
+            __m512i t1 = _mm512_loadu_si512((const void *)(lut + m * 16 + 64));
+            __m512i lo = _mm512_add_epi8(_mm512_shuffle_epi8(t0, _mm512_and_si512(x0, low4)),
+                                         _mm512_shuffle_epi8(t1, _mm512_and_si512(x1, low4)));
+            __m512i hi = _mm512_add_epi8(_mm512_shuffle_epi8(t0, _mm512_and_si512(_mm512_srli_epi16(x0, 4), low4)),
+                                         _mm512_shuffle_epi8(t1, _mm512_and_si512(_mm512_srli_epi16(x1, 4), low4)));
+            hpq_acc512_add(s, lo, hi);
+        }
+    }
+    for (; m + 4 <= to; m += 4) {
+        __m512i x = _mm512_loadu_si512((const void *)(c + m * 16));
+        __m512i t = _mm512_loadu_si512((const void *)(lut + m * 16));
+        hpq_acc512_add(s, _mm512_shuffle_epi8(t, _mm512_and_si512(x, low4)),
+                       _mm512_shuffle_epi8(t, _mm512_and_si512(_mm512_srli_epi16(x, 4), low4)));
+    }
+    if (m < to) {   // two sub-spaces left: the low half of a register, the high half zero
+        __m512i x = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_loadu_si256((const __m256i *)(c + m * 16)), 0);
+        __m512i t = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_loadu_si256((const __m256i *)(lut + m * 16)), 0);
+        hpq_acc512_add(s, _mm512_shuffle_epi8(t, _mm512_and_si512(x, low4)),
+                       _mm512_shuffle_epi8(t, _mm512_and_si512(_mm512_srli_epi16(x, 4), low4)));
+    }
+}
+
+/// Folds 512 → 256 bits (sub-spaces m, m+1 with m+2, m+3): an hpq_acc.
+HPQ_TARGET(HPQ_AVX512)
+HPQ_INLINE hpq_acc hpq_acc512_fold(const hpq_acc512 *s) {
+    hpq_acc r;
+    r.a = _mm256_add_epi16(_mm512_castsi512_si256(s->a), _mm512_extracti64x4_epi64(s->a, 1));
+    r.b = _mm256_add_epi16(_mm512_castsi512_si256(s->b), _mm512_extracti64x4_epi64(s->b, 1));
+    r.d = _mm256_add_epi16(_mm512_castsi512_si256(s->d), _mm512_extracti64x4_epi64(s->d, 1));
+    r.e = _mm256_add_epi16(_mm512_castsi512_si256(s->e), _mm512_extracti64x4_epi64(s->e, 1));
+    return r;
+}
+
+/// Whether some item's partial sum in a 512-bit accumulator is ≥ `floor`.
+HPQ_TARGET(HPQ_AVX512)
+HPQ_INLINE int hpq_acc512_any_at_least(const hpq_acc512 *s, __m256i floor) {
+    hpq_acc folded = hpq_acc512_fold(s);
+    return hpq_acc_any_at_least(&folded, floor);
+}
+
+HPQ_TARGET(HPQ_AVX512)
+void hpq_fast_scan_avx512(const uint8_t *codes, size_t blocks, size_t subspaces, hpq_scan_query q) {
+    size_t cp[2];
+    hpq_checkpoints(subspaces, cp);
+    const int stops = hpq_stops(q, cp), narrow = hpq_is_narrow(q.lut, subspaces);
+    const __m256i floor = _mm256_set1_epi16((short)q.floor);
+    const __m256i partial0 = stops ? hpq_partial_floor(q, cp[0]) : floor;
+    const __m256i partial1 = stops ? hpq_partial_floor(q, cp[1]) : floor;
     for (size_t b = 0; b < blocks; b++) {
         const uint8_t *c = codes + b * subspaces * 16;
-        __m512i a = _mm512_setzero_si512(), bo = _mm512_setzero_si512();
-        __m512i d = _mm512_setzero_si512(), e = _mm512_setzero_si512();
-        for (size_t m = 0; m < quads; m += 4) {
-            __m512i x = _mm512_loadu_si512((const void *)(c + m * 16));
-            __m512i t = _mm512_loadu_si512((const void *)(lut + m * 16));
-            __m512i lo = _mm512_shuffle_epi8(t, _mm512_and_si512(x, low4));
-            __m512i hi = _mm512_shuffle_epi8(t, _mm512_and_si512(_mm512_srli_epi16(x, 4), low4));
-            // a collects even + 256 * odd items, bo the odd ones: even = a - (bo << 8), exact
-            // modulo 2^16 since every sum is below 2^16 (one AND per shuffle saved).
-            a = _mm512_add_epi16(a, lo);
-            bo = _mm512_add_epi16(bo, _mm512_srli_epi16(lo, 8));
-            d = _mm512_add_epi16(d, hi);
-            e = _mm512_add_epi16(e, _mm512_srli_epi16(hi, 8));
+        hpq_acc512 s;
+        s.a = s.b = s.d = s.e = _mm512_setzero_si512();
+        if (stops) {
+            hpq_avx512_run(c, q.lut, 0, cp[0], narrow, &s);
+            if (!hpq_acc512_any_at_least(&s, partial0)) { q.masks[b] = 0; continue; }
+            hpq_avx512_run(c, q.lut, cp[0], cp[1], narrow, &s);
+            if (!hpq_acc512_any_at_least(&s, partial1)) { q.masks[b] = 0; continue; }
+            hpq_avx512_run(c, q.lut, cp[1], subspaces, narrow, &s);
+        } else {
+            hpq_avx512_run(c, q.lut, 0, subspaces, narrow, &s);
         }
-        // Fold 512 -> 256 bits (sub-spaces m, m+1 with m+2, m+3).
-        __m256i ay = _mm256_add_epi16(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
-        __m256i by = _mm256_add_epi16(_mm512_castsi512_si256(bo), _mm512_extracti64x4_epi64(bo, 1));
-        __m256i dy = _mm256_add_epi16(_mm512_castsi512_si256(d), _mm512_extracti64x4_epi64(d, 1));
-        __m256i ey = _mm256_add_epi16(_mm512_castsi512_si256(e), _mm512_extracti64x4_epi64(e, 1));
-        if (quads < subspaces) {
-            __m256i x = _mm256_loadu_si256((const __m256i *)(c + quads * 16));
-            __m256i t = _mm256_loadu_si256((const __m256i *)(lut + quads * 16));
-            __m256i lo = _mm256_shuffle_epi8(t, _mm256_and_si256(x, low4y));
-            __m256i hi = _mm256_shuffle_epi8(t, _mm256_and_si256(_mm256_srli_epi16(x, 4), low4y));
-            ay = _mm256_add_epi16(ay, lo);
-            by = _mm256_add_epi16(by, _mm256_srli_epi16(lo, 8));
-            dy = _mm256_add_epi16(dy, hi);
-            ey = _mm256_add_epi16(ey, _mm256_srli_epi16(hi, 8));
-        }
-        __m128i a2 = _mm_add_epi16(_mm256_castsi256_si128(ay), _mm256_extracti128_si256(ay, 1));
-        __m128i b2 = _mm_add_epi16(_mm256_castsi256_si128(by), _mm256_extracti128_si256(by, 1));
-        __m128i d2 = _mm_add_epi16(_mm256_castsi256_si128(dy), _mm256_extracti128_si256(dy, 1));
-        __m128i e2 = _mm_add_epi16(_mm256_castsi256_si128(ey), _mm256_extracti128_si256(ey, 1));
-        hpq_store_block(out + b * 32, masks + b, threshold, a2, b2, d2, e2);
+        hpq_acc total = hpq_acc512_fold(&s);
+        hpq_acc_finish(&total, q.out + b * 32, q.masks + b, floor);
     }
 }
 #else
-void hpq_fast_scan_avx512(const uint8_t *codes, size_t blocks, size_t subspaces,
-                          const uint8_t *lut, uint16_t threshold, uint16_t *out, uint32_t *masks) {
-    (void)codes; (void)blocks; (void)subspaces; (void)lut; (void)threshold; (void)out; (void)masks;
+void hpq_fast_scan_avx512(const uint8_t *codes, size_t blocks, size_t subspaces, hpq_scan_query q) {
+    (void)codes; (void)blocks; (void)subspaces; (void)q;
     __builtin_trap(); // never dispatched: hpq_cpu_features() reports no AVX-512 here
 }
 #endif

@@ -25,26 +25,43 @@ extern "C" {
 /// Bit 0: AVX2. Bit 1: AVX-512 F+BW. Read once from CPUID via __builtin_cpu_supports.
 unsigned hpq_cpu_features(void);
 
+/// One query's side of a fast-scan pass: its table, the smallest sum its top-k collector can
+/// still take, and where the sums go.
+typedef struct {
+    /// 16 uint8 entries per sub-space.
+    const uint8_t *lut;
+    /// `subspaces + 1` values, `rest[m]` ≥ the most sub-spaces m, m+1, … can add to a sum
+    /// (Σ_{m' ≥ m} max_k lut[m'][k]); lets the kernel stop early on blocks that cannot reach
+    /// `floor`. NULL: never stop early.
+    const uint16_t *rest;
+    /// Items whose sum is at least `floor` are reported (0: every item).
+    uint16_t floor;
+    /// 32 uint16 sums per block, in item order — written only for blocks with a reported item.
+    uint16_t *out;
+    /// One mask per block: bit j set when item j is reported.
+    uint32_t *masks;
+} hpq_scan_query;
+
 /// 4-bit fast scan. `codes` holds `blocks` blocks of 32 items in the layout of
 /// docs/FAST_SCAN.md: for each of `subspaces` sub-spaces (an even number), 16 bytes whose byte j
-/// is item j's code in the low nibble and item j+16's code in the high nibble. `lut` holds
-/// 16 uint8 entries per sub-space. Writes, per block, 32 uint16 sums (item order) to `out` and
-/// a 32-bit mask to `masks` whose bit j is set when item j's sum is greater than `threshold`
-/// (so a top-k collector visits only items that can enter it).
-/// Sums are exact integers: subspaces * 255 must not exceed 65535.
-void hpq_fast_scan_avx2(const uint8_t *codes, size_t blocks, size_t subspaces,
-                        const uint8_t *lut, uint16_t threshold, uint16_t *out, uint32_t *masks);
+/// is item j's code in the low nibble and item j+16's code in the high nibble. Item j's sum is
+/// Σ_m lut[m][code] (exact: subspaces * 255 must not exceed 65535). For each block, writes to
+/// `q.masks` the mask of items whose sum is ≥ `q.floor` and, when that mask is not 0, the 32
+/// sums to `q.out`; a block with mask 0 leaves its sums in `q.out` as they were.
+///
+/// Stopping early changes only the speed: at checkpoints (after half and three quarters of the
+/// sub-spaces, for 8 or more) a block whose partial sums are all below `floor − rest[checkpoint]`
+/// cannot report an item, and the rest of it is not scanned.
+void hpq_fast_scan_avx2(const uint8_t *codes, size_t blocks, size_t subspaces, hpq_scan_query q);
 
 /// hpq_fast_scan_avx2 for two queries at once: each code register is loaded and split into
-/// nibbles once and looked up in both queries' tables, so the pair costs ~15 % less than two
-/// single passes. Outputs are exactly those of two hpq_fast_scan_avx2 calls.
+/// nibbles once and looked up in both queries' tables (after a checkpoint, only in the tables of
+/// the queries still scanning the block). Outputs are exactly those of two hpq_fast_scan_avx2 calls.
 void hpq_fast_scan_avx2_pair(const uint8_t *codes, size_t blocks, size_t subspaces,
-                             const uint8_t *lut0, const uint8_t *lut1, uint16_t threshold0, uint16_t threshold1,
-                             uint16_t *out0, uint16_t *out1, uint32_t *masks0, uint32_t *masks1);
+                             hpq_scan_query q0, hpq_scan_query q1);
 
 /// As hpq_fast_scan_avx2, four sub-spaces per 512-bit register (AVX-512 BW).
-void hpq_fast_scan_avx512(const uint8_t *codes, size_t blocks, size_t subspaces,
-                          const uint8_t *lut, uint16_t threshold, uint16_t *out, uint32_t *masks);
+void hpq_fast_scan_avx512(const uint8_t *codes, size_t blocks, size_t subspaces, hpq_scan_query q);
 
 #ifdef __cplusplus
 }

@@ -127,25 +127,26 @@ public struct PQ4Index: VectorIndex {
     static let scanBlocks = 64
 
     /// Offers every item of `range` to `top` with its quantized sum as score and its position as id.
+    /// Once `top` is full the kernel reports only sums above its threshold.
     static func scanCandidates(codes: UnsafePointer<UInt8>, layout: FastScanLayout, lut: QuantizedLookupTable,
                                kernel: FastScanKernel, range: Range<Int>, top: inout TopK) {
         let firstBlock = range.lowerBound / 32, endBlock = (range.upperBound + 31) / 32
         lut.entries.withUnsafeBufferPointer { table in
+          lut.rest.withUnsafeBufferPointer { rest in
             withUnsafeTemporaryAllocation(of: UInt16.self, capacity: scanBlocks * 32) { sums in
                 withUnsafeTemporaryAllocation(of: UInt32.self, capacity: scanBlocks) { masks in
                     var b = firstBlock
                     while b < endBlock {
                         let nb = min(scanBlocks, endBlock - b)
-                        let full = top.count == top.k
                         kernel.scan(codes: codes + b * layout.blockBytes, blocks: nb, paddedSubspaces: layout.paddedSubspaces,
-                                    lut: table.baseAddress!, threshold: full ? UInt16(top.threshold) : 0,
-                                    out: sums.baseAddress!, masks: masks.baseAddress!)
-                        offer(sums: sums.baseAddress!, masks: masks.baseAddress!, full: full, firstBlock: b, blocks: nb,
+                                    query: query(table.baseAddress!, rest.baseAddress!, top, sums.baseAddress!, masks.baseAddress!))
+                        offer(sums: sums.baseAddress!, masks: masks.baseAddress!, firstBlock: b, blocks: nb,
                               range: range, top: &top)
                         b += nb
                     }
                 }
             }
+          }
         }
     }
 
@@ -155,7 +156,9 @@ public struct PQ4Index: VectorIndex {
                                   kernel: FastScanKernel, range: Range<Int>, top0: inout TopK, top1: inout TopK) {
         let firstBlock = range.lowerBound / 32, endBlock = (range.upperBound + 31) / 32
         luts.0.entries.withUnsafeBufferPointer { t0 in
-            luts.1.entries.withUnsafeBufferPointer { t1 in
+          luts.1.entries.withUnsafeBufferPointer { t1 in
+            luts.0.rest.withUnsafeBufferPointer { r0 in
+              luts.1.rest.withUnsafeBufferPointer { r1 in
                 withUnsafeTemporaryAllocation(of: UInt16.self, capacity: 2 * scanBlocks * 32) { sums in
                     withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * scanBlocks) { masks in
                         let s0 = sums.baseAddress!, s1 = s0 + scanBlocks * 32
@@ -163,40 +166,61 @@ public struct PQ4Index: VectorIndex {
                         var b = firstBlock
                         while b < endBlock {
                             let nb = min(scanBlocks, endBlock - b)
-                            let full0 = top0.count == top0.k, full1 = top1.count == top1.k
                             kernel.scanPair(codes: codes + b * layout.blockBytes, blocks: nb,
                                             paddedSubspaces: layout.paddedSubspaces,
-                                            luts: (t0.baseAddress!, t1.baseAddress!),
-                                            thresholds: (full0 ? UInt16(top0.threshold) : 0, full1 ? UInt16(top1.threshold) : 0),
-                                            out: (s0, s1), masks: (m0, m1))
-                            offer(sums: s0, masks: m0, full: full0, firstBlock: b, blocks: nb, range: range, top: &top0)
-                            offer(sums: s1, masks: m1, full: full1, firstBlock: b, blocks: nb, range: range, top: &top1)
+                                            queries: (query(t0.baseAddress!, r0.baseAddress!, top0, s0, m0),
+                                                      query(t1.baseAddress!, r1.baseAddress!, top1, s1, m1)))
+                            offer(sums: s0, masks: m0, firstBlock: b, blocks: nb, range: range, top: &top0)
+                            offer(sums: s1, masks: m1, firstBlock: b, blocks: nb, range: range, top: &top1)
                             b += nb
                         }
                     }
                 }
+              }
             }
+          }
         }
     }
 
-    /// Offers the items of `blocks` blocks from `firstBlock` that lie in `range`: every item while
-    /// the collector is not full, then only those the kernel's masks name (sums strictly above the
-    /// threshold — equal sums lose to the earlier, smaller position).
+    /// The kernel's view of a collector: while `top` is not full every item is reported; once
+    /// full, only sums above its threshold (equal sums lose to the earlier, smaller position).
     @inline(__always)
-    static func offer(sums: UnsafePointer<UInt16>, masks: UnsafePointer<UInt32>, full: Bool, firstBlock b: Int,
+    static func query(_ lut: UnsafePointer<UInt8>, _ rest: UnsafePointer<UInt16>, _ top: TopK,
+                      _ out: UnsafeMutablePointer<UInt16>, _ masks: UnsafeMutablePointer<UInt32>) -> FastScanQuery {
+        // A threshold of 65,535 leaves floor 65,535, which reports sums that `offer` then turns away.
+        let floor = top.count == top.k ? UInt16(min(65_535, Int(top.threshold) + 1)) : 0
+        return FastScanQuery(lut: lut, rest: rest, floor: floor, out: out, masks: masks)
+    }
+
+    /// Offers the items of `blocks` blocks from `firstBlock` that lie in `range` and that the
+    /// kernel reported (its masks; the sums of other blocks may be stale). Once the collector
+    /// is full almost every mask is 0, so they are checked eight at a time.
+    @inline(__always)
+    static func offer(sums: UnsafePointer<UInt16>, masks: UnsafePointer<UInt32>, firstBlock b: Int,
                       blocks nb: Int, range: Range<Int>, top: inout TopK) {
         let lo = max(range.lowerBound, b * 32), hi = min(range.upperBound, (b + nb) * 32)
-        for blk in 0..<nb {
-            let first = (b + blk) * 32
-            var mask = full ? UInt64(masks[blk]) : 0xFFFF_FFFF
-            if first < lo { mask &= ~((1 << UInt64(lo - first)) - 1) }
-            if first + 32 > hi { mask &= (1 << UInt64(max(0, hi - first))) - 1 }
-            while mask != 0 {
-                let j = mask.trailingZeroBitCount
-                mask &= mask - 1
-                let s = sums[blk * 32 + j]
-                if top.count < top.k || Float(s) > top.threshold {
-                    top.offer(score: Float(s), id: Int64(first + j))
+        var blk = 0
+        while blk < nb {
+            if blk + 8 <= nb,
+               UnsafeRawPointer(masks + blk).loadUnaligned(as: SIMD8<UInt32>.self) == SIMD8(repeating: 0) {
+                blk += 8
+                continue
+            }
+            let end = min(nb, blk + 8)
+            while blk < end {
+                defer { blk += 1 }
+                var mask = UInt64(masks[blk])
+                if mask == 0 { continue }
+                let first = (b + blk) * 32
+                if first < lo { mask &= ~((1 << UInt64(lo - first)) - 1) }
+                if first + 32 > hi { mask &= (1 << UInt64(max(0, hi - first))) - 1 }
+                while mask != 0 {
+                    let j = mask.trailingZeroBitCount
+                    mask &= mask - 1
+                    let s = sums[blk * 32 + j]
+                    if top.count < top.k || Float(s) > top.threshold {
+                        top.offer(score: Float(s), id: Int64(first + j))
+                    }
                 }
             }
         }

@@ -3,78 +3,115 @@ import HybridPQ
 
 @Suite("4-bit fast-scan kernels")
 struct FastScanKernelTests {
-    @Test("every available kernel equals the portable reference, bit for bit",
-          arguments: [2, 4, 6, 8, 16, 30, 32, 64, 256])
+    /// Table shapes that take every kernel path: full range, narrow (every entry ≤ 127: 8-bit
+    /// pre-summing) and skewed (small entries in the second half, so kernels stop early on
+    /// blocks), wide then narrow.
+    static func tables(m: Int, rng: inout SeededGenerator) -> [[UInt8]] {
+        let full = (0..<(m * 16)).map { i in i % 5 == 0 ? 255 : UInt8(truncatingIfNeeded: rng.next()) }
+        let narrow = full.map { $0 & 127 }
+        let skewed = full.enumerated().map { i, v in i >= m * 8 ? v & 7 : (i % 3 == 0 ? v | 128 : v) }
+        return [full, narrow, skewed, skewed.map { $0 & 127 }]
+    }
+
+    /// `rest[m] = Σ_{m' ≥ m} max_k lut[m'][k]`.
+    static func rest(_ lut: [UInt8], m: Int) -> [UInt16] {
+        var r = [UInt16](repeating: 0, count: m + 1)
+        for s in stride(from: m - 1, through: 0, by: -1) { r[s] = r[s + 1] + UInt16(lut[(s * 16)..<(s * 16 + 16)].max()!) }
+        return r
+    }
+
+    /// Runs `body` with a query over `lut`, its `rest` bounds (or none), `floor`, and output
+    /// buffers pre-filled with a marker, then returns the outputs.
+    static func run(_ lut: [UInt8], rest: [UInt16]?, floor: UInt16, blocks: Int,
+                    _ body: (FastScanQuery) -> Void) -> (sums: [UInt16], masks: [UInt32]) {
+        var sums = [UInt16](repeating: 0xDEAD, count: blocks * 32)
+        var masks = [UInt32](repeating: 0xDEAD, count: blocks)
+        lut.withUnsafeBufferPointer { l in
+            (rest ?? []).withUnsafeBufferPointer { r in
+                sums.withUnsafeMutableBufferPointer { o in
+                    masks.withUnsafeMutableBufferPointer { k in
+                        body(FastScanQuery(lut: l.baseAddress!, rest: rest == nil ? nil : r.baseAddress!, floor: floor,
+                                           out: o.baseAddress!, masks: k.baseAddress!))
+                    }
+                }
+            }
+        }
+        return (sums, masks)
+    }
+
+    @Test("every available kernel equals the portable reference, bit for bit, stopping early or not",
+          arguments: [2, 4, 6, 8, 16, 30, 32, 50, 64, 256])
     func identical(paddedSubspaces m: Int) {
         var rng = SeededGenerator(seed: UInt64(m) * 7)
         for blocks in [1, 3, 17] {
             let codes = (0..<(blocks * m * 16)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-            // Full-range entries: the largest sums reach 255 · M (65,280 for M = 256).
-            let lut = (0..<(m * 16)).map { i in i % 5 == 0 ? 255 : UInt8(truncatingIfNeeded: rng.next()) }
-            var expected = [UInt16](repeating: 0, count: blocks * 32)
-            var expectedMasks = [UInt32](repeating: 0, count: blocks)
-            for threshold in [UInt16(0), 127 * UInt16(m / 2), 0xFFFF] {
-                codes.withUnsafeBufferPointer { c in
-                    lut.withUnsafeBufferPointer { l in
-                        FastScanKernel.reference(codes: c.baseAddress!, blocks: blocks, paddedSubspaces: m,
-                                                 lut: l.baseAddress!, threshold: threshold, out: &expected, masks: &expectedMasks)
-                        for kernel in FastScanKernel.available {
-                            var got = [UInt16](repeating: 0xDEAD, count: blocks * 32)
-                            var masks = [UInt32](repeating: 0xDEAD, count: blocks)
-                            kernel.scan(codes: c.baseAddress!, blocks: blocks, paddedSubspaces: m, lut: l.baseAddress!,
-                                        threshold: threshold, out: &got, masks: &masks)
-                            #expect(got == expected, "kernel \(kernel.rawValue), M = \(m), \(blocks) blocks")
-                            #expect(masks == expectedMasks, "kernel \(kernel.rawValue), threshold \(threshold)")
+            for lut in Self.tables(m: m, rng: &rng) {
+                let all = Self.run(lut, rest: nil, floor: 0, blocks: blocks) { q in
+                    FastScanKernel.reference(codes: codes, blocks: blocks, paddedSubspaces: m, query: q)
+                }
+                // Floors: every item, about a third, the best item only (few blocks report), none.
+                for floor in [UInt16(0), UInt16(135 * m / 2), all.sums.max()!, 0xFFFF] {
+                    let expected = Self.run(lut, rest: nil, floor: floor, blocks: blocks) { q in
+                        FastScanKernel.reference(codes: codes, blocks: blocks, paddedSubspaces: m, query: q)
+                    }
+                    for kernel in FastScanKernel.available {
+                        for rest in [nil, Self.rest(lut, m: m)] {
+                            let got = Self.run(lut, rest: rest, floor: floor, blocks: blocks) { q in
+                                kernel.scan(codes: codes, blocks: blocks, paddedSubspaces: m, query: q)
+                            }
+                            #expect(got.sums == expected.sums && got.masks == expected.masks,
+                                    "kernel \(kernel.rawValue), M = \(m), \(blocks) blocks, floor \(floor), rest \(rest != nil)")
+                        }
+                    }
+                    // Masks say exactly which sums reach the floor; other blocks' sums are untouched.
+                    for b in 0..<blocks {
+                        for j in 0..<32 {
+                            let reported = (expected.masks[b] >> UInt32(j)) & 1 == 1
+                            #expect(reported == (all.sums[b * 32 + j] >= floor))
+                            #expect(expected.sums[b * 32 + j] == (expected.masks[b] == 0 ? 0xDEAD : all.sums[b * 32 + j]))
                         }
                     }
                 }
-                // Masks say exactly which sums exceed the threshold.
-                for i in 0..<(blocks * 32) {
-                    #expect((expectedMasks[i / 32] >> UInt32(i % 32)) & 1 == (expected[i] > threshold ? 1 : 0))
-                }
-            }
-            // The reference is the sum it claims to be, read through the layout.
-            let layout = FastScanLayout(subspaces: m)
-            codes.withUnsafeBufferPointer { c in
-                for item in 0..<(blocks * 32) {
-                    let sum = (0..<m).reduce(0) { $0 + Int(lut[$1 * 16 + layout.code(c.baseAddress!, item: item, subspace: $1)]) }
-                    #expect(Int(expected[item]) == sum)
+                // The reference is the sum it claims to be, read through the layout.
+                let layout = FastScanLayout(subspaces: m)
+                codes.withUnsafeBufferPointer { c in
+                    for item in 0..<(blocks * 32) {
+                        let sum = (0..<m).reduce(0) { $0 + Int(lut[$1 * 16 + layout.code(c.baseAddress!, item: item, subspace: $1)]) }
+                        #expect(Int(all.sums[item]) == sum)
+                    }
                 }
             }
         }
     }
 
-    @Test("scanning two queries in one pass equals two single passes, for every kernel", arguments: [2, 16, 34])
+    @Test("scanning two queries in one pass equals two single passes, for every kernel", arguments: [2, 16, 34, 64])
     func pair(paddedSubspaces m: Int) {
         var rng = SeededGenerator(seed: UInt64(m) + 77)
         let blocks = 5
         let codes = (0..<(blocks * m * 16)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        let lut0 = (0..<(m * 16)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        let lut1 = (0..<(m * 16)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        let t0 = UInt16(120 * m), t1 = UInt16(130 * m)
-        var e0 = [UInt16](repeating: 0, count: blocks * 32), e1 = e0, em0 = [UInt32](repeating: 0, count: blocks), em1 = em0
-        FastScanKernel.reference(codes: codes, blocks: blocks, paddedSubspaces: m, lut: lut0, threshold: t0, out: &e0, masks: &em0)
-        FastScanKernel.reference(codes: codes, blocks: blocks, paddedSubspaces: m, lut: lut1, threshold: t1, out: &e1, masks: &em1)
-        for kernel in FastScanKernel.available {
-            var g0 = [UInt16](repeating: 1, count: blocks * 32), g1 = g0
-            var gm0 = [UInt32](repeating: 1, count: blocks), gm1 = gm0
-            lut0.withUnsafeBufferPointer { l0 in
-                lut1.withUnsafeBufferPointer { l1 in
-                    g0.withUnsafeMutableBufferPointer { o0 in
-                        g1.withUnsafeMutableBufferPointer { o1 in
-                            gm0.withUnsafeMutableBufferPointer { k0 in
-                                gm1.withUnsafeMutableBufferPointer { k1 in
-                                    kernel.scanPair(codes: codes, blocks: blocks, paddedSubspaces: m,
-                                                    luts: (l0.baseAddress!, l1.baseAddress!), thresholds: (t0, t1),
-                                                    out: (o0.baseAddress!, o1.baseAddress!),
-                                                    masks: (k0.baseAddress!, k1.baseAddress!))
-                                }
-                            }
+        let tables = Self.tables(m: m, rng: &rng)
+        // Every combination of table shapes (narrow with wide included), both with early stopping.
+        for (i, lut0) in tables.enumerated() {
+            for lut1 in tables[i...] {
+                let f0 = UInt16(60 * m), f1 = UInt16(70 * m)
+                let (r0, r1) = (Self.rest(lut0, m: m), Self.rest(lut1, m: m))
+                let e0 = Self.run(lut0, rest: nil, floor: f0, blocks: blocks) { q in
+                    FastScanKernel.reference(codes: codes, blocks: blocks, paddedSubspaces: m, query: q)
+                }
+                let e1 = Self.run(lut1, rest: nil, floor: f1, blocks: blocks) { q in
+                    FastScanKernel.reference(codes: codes, blocks: blocks, paddedSubspaces: m, query: q)
+                }
+                for kernel in FastScanKernel.available {
+                    var g1: (sums: [UInt16], masks: [UInt32]) = ([], [])
+                    let g0 = Self.run(lut0, rest: r0, floor: f0, blocks: blocks) { q0 in
+                        g1 = Self.run(lut1, rest: r1, floor: f1, blocks: blocks) { q1 in
+                            kernel.scanPair(codes: codes, blocks: blocks, paddedSubspaces: m, queries: (q0, q1))
                         }
                     }
+                    #expect(g0.sums == e0.sums && g0.masks == e0.masks && g1.sums == e1.sums && g1.masks == e1.masks,
+                            "kernel \(kernel.rawValue), M = \(m)")
                 }
             }
-            #expect(g0 == e0 && g1 == e1 && gm0 == em0 && gm1 == em1, "kernel \(kernel.rawValue)")
         }
     }
 
@@ -107,14 +144,15 @@ struct FastScanKernelTests {
 
 @Suite("Quantized lookup tables")
 struct QuantizedLookupTableTests {
-    @Test("estimates stay within the documented bound and sums cannot overflow")
+    @Test("estimates stay within the documented bound, entries fit 7 bits and rest bounds are exact")
     func bounds() {
         var rng = SeededGenerator(seed: 8)
         for m in [1, 7, 64, 257] {
             let lut = (0..<(m * 16)).map { _ in rng.nextGaussian() * 10 - 3 }
             let q = lut.withUnsafeBufferPointer { QuantizedLookupTable(lut: $0.baseAddress!, subspaces: m, paddedSubspaces: m + (m & 1)) }
-            #expect(q.entries.max()! == 255 || m == 0)
+            #expect(q.entries.max()! == UInt8(QuantizedLookupTable.maximumEntry))
             #expect(255 * (m + (m & 1)) <= 65_535 + 255)   // 257 · 255 = 65,535
+            #expect(q.rest == FastScanKernelTests.rest(q.entries, m: m + (m & 1)))
             for _ in 0..<200 {
                 let codes = (0..<m).map { _ in Int(rng.next() % 16) }
                 let exact = (0..<m).reduce(0.0) { $0 + Double(lut[$1 * 16 + codes[$1]]) }
