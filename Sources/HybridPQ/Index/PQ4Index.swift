@@ -84,7 +84,7 @@ public struct PQ4Index: VectorIndex {
                     let first = qs
                     // Phase 1: the best `candidates` positions by quantized sum (ids = positions).
                     let tile = ParallelSearch.tileItems(bytesPerItem: layout.paddedSubspaces / 2, multiple: Self.scanBlocks * 32)
-                    var tops = ParallelSearch.collect(queries: qs..<qe, databaseCount: n, k: candidates,
+                    var tops: [CandidateReservoir] = ParallelSearch.collect(queries: qs..<qe, databaseCount: n, k: candidates,
                                                       threads: threadCount, tileItems: tile,
                                                       scanPair: { q0, q1, range, top0, top1 in
                         Self.scanCandidatePair(codes: shared.value, layout: layout,
@@ -95,27 +95,27 @@ public struct PQ4Index: VectorIndex {
                                             kernel: kernel, range: range, top: &top)
                     }
                     // Phase 2: exact float scores of the candidates, best `k` by (score, id).
+                    var finals = [TopK](repeating: TopK(k: k), count: qe - qs)
                     tables.values.withUnsafeBufferPointer { lb in
                         let refs = UncheckedSendable((cb.baseAddress!, ib.baseAddress!, lb.baseAddress!))
                         tops.withUnsafeMutableBufferPointer { tb in
-                            let out = UncheckedSendable(tb.baseAddress!)
-                            parallelChunks(count: qe - qs, threads: threadCount, minimumChunk: 16) { chunk in
-                                let (codes, ids, luts) = refs.value
-                                for local in chunk {
-                                    let lut = luts + local * tables.stride
-                                    var best = TopK(k: k)
-                                    for pair in out.value[local].sorted() {
-                                        let p = Int(pair.id)
-                                        var s: Float = 0
-                                        for sub in 0..<m { s += lut[sub * 16 + layout.code(codes, item: p, subspace: sub)] }
-                                        best.offer(score: s, id: ids[p])
+                            finals.withUnsafeMutableBufferPointer { fb in
+                                let io = UncheckedSendable((tb.baseAddress!, fb.baseAddress!))
+                                parallelChunks(count: qe - qs, threads: threadCount, minimumChunk: 16) { chunk in
+                                    let (codes, ids, luts) = refs.value
+                                    for local in chunk {
+                                        let lut = luts + local * tables.stride
+                                        for p in io.value.0[local].positions() {
+                                            var s: Float = 0
+                                            for sub in 0..<m { s += lut[sub * 16 + layout.code(codes, item: p, subspace: sub)] }
+                                            io.value.1[local].offer(score: s, id: ids[p])
+                                        }
                                     }
-                                    out.value[local] = best
                                 }
                             }
                         }
                     }
-                    results.store(tops, from: qs)
+                    results.store(finals, from: qs)
                     qs = qe
                 }
             }
@@ -129,7 +129,7 @@ public struct PQ4Index: VectorIndex {
     /// Offers every item of `range` to `top` with its quantized sum as score and its position as id.
     /// Once `top` is full the kernel reports only sums above its threshold.
     static func scanCandidates(codes: UnsafePointer<UInt8>, layout: FastScanLayout, lut: QuantizedLookupTable,
-                               kernel: FastScanKernel, range: Range<Int>, top: inout TopK) {
+                               kernel: FastScanKernel, range: Range<Int>, top: inout CandidateReservoir) {
         let firstBlock = range.lowerBound / 32, endBlock = (range.upperBound + 31) / 32
         lut.entries.withUnsafeBufferPointer { table in
           lut.rest.withUnsafeBufferPointer { rest in
@@ -153,7 +153,8 @@ public struct PQ4Index: VectorIndex {
     /// `scanCandidates` for two queries in one pass of the codes (`FastScanKernel.scanPair`).
     static func scanCandidatePair(codes: UnsafePointer<UInt8>, layout: FastScanLayout,
                                   luts: (QuantizedLookupTable, QuantizedLookupTable),
-                                  kernel: FastScanKernel, range: Range<Int>, top0: inout TopK, top1: inout TopK) {
+                                  kernel: FastScanKernel, range: Range<Int>,
+                                  top0: inout CandidateReservoir, top1: inout CandidateReservoir) {
         let firstBlock = range.lowerBound / 32, endBlock = (range.upperBound + 31) / 32
         luts.0.entries.withUnsafeBufferPointer { t0 in
           luts.1.entries.withUnsafeBufferPointer { t1 in
@@ -182,22 +183,19 @@ public struct PQ4Index: VectorIndex {
         }
     }
 
-    /// The kernel's view of a collector: while `top` is not full every item is reported; once
-    /// full, only sums above its threshold (equal sums lose to the earlier, smaller position).
+    /// The kernel's view of a collector: it reports the sums that can still enter.
     @inline(__always)
-    static func query(_ lut: UnsafePointer<UInt8>, _ rest: UnsafePointer<UInt16>, _ top: TopK,
+    static func query(_ lut: UnsafePointer<UInt8>, _ rest: UnsafePointer<UInt16>, _ top: CandidateReservoir,
                       _ out: UnsafeMutablePointer<UInt16>, _ masks: UnsafeMutablePointer<UInt32>) -> FastScanQuery {
-        // A threshold of 65,535 leaves floor 65,535, which reports sums that `offer` then turns away.
-        let floor = top.count == top.k ? UInt16(min(65_535, Int(top.threshold) + 1)) : 0
-        return FastScanQuery(lut: lut, rest: rest, floor: floor, out: out, masks: masks)
+        FastScanQuery(lut: lut, rest: rest, floor: top.floor, out: out, masks: masks)
     }
 
     /// Offers the items of `blocks` blocks from `firstBlock` that lie in `range` and that the
     /// kernel reported (its masks; the sums of other blocks may be stale). Once the collector
-    /// is full almost every mask is 0, so they are checked eight at a time.
+    /// has a floor almost every mask is 0, so they are checked eight at a time.
     @inline(__always)
     static func offer(sums: UnsafePointer<UInt16>, masks: UnsafePointer<UInt32>, firstBlock b: Int,
-                      blocks nb: Int, range: Range<Int>, top: inout TopK) {
+                      blocks nb: Int, range: Range<Int>, top: inout CandidateReservoir) {
         let lo = max(range.lowerBound, b * 32), hi = min(range.upperBound, (b + nb) * 32)
         var blk = 0
         while blk < nb {
@@ -218,9 +216,8 @@ public struct PQ4Index: VectorIndex {
                     let j = mask.trailingZeroBitCount
                     mask &= mask - 1
                     let s = sums[blk * 32 + j]
-                    if top.count < top.k || Float(s) > top.threshold {
-                        top.offer(score: Float(s), id: Int64(first + j))
-                    }
+                    // The floor may have risen since the kernel ran (a selection in this loop).
+                    if s >= top.floor { top.add(sum: s, position: first + j) }
                 }
             }
         }

@@ -27,11 +27,12 @@ enum ParallelSearch {
     ///
     /// `scanPair`, when given, scans two queries in one pass (kernels that share code loads
     /// between queries); it must leave both collectors as two `scan` calls would.
-    static func collect(queries: Range<Int>, databaseCount n: Int, k: Int, threads: Int, tileItems: Int = .max,
-                        scanPair: (@Sendable (_ q0: Int, _ q1: Int, _ range: Range<Int>,
-                                              _ top0: inout TopK, _ top1: inout TopK) -> Void)? = nil,
-                        scan: @Sendable (_ query: Int, _ range: Range<Int>, _ top: inout TopK) -> Void) -> [TopK] {
-        var tops = [TopK](repeating: TopK(k: k), count: queries.count)
+    static func collect<C: SearchCollector>(
+        queries: Range<Int>, databaseCount n: Int, k: Int, threads: Int, tileItems: Int = .max,
+        scanPair: (@Sendable (_ q0: Int, _ q1: Int, _ range: Range<Int>, _ top0: inout C, _ top1: inout C) -> Void)? = nil,
+        scan: @Sendable (_ query: Int, _ range: Range<Int>, _ top: inout C) -> Void
+    ) -> [C] {
+        var tops = [C](repeating: C(k: k), count: queries.count)
         let splitDatabase = queries.count < threads && n >= 2 * minimumDatabaseChunk
         let tile = max(1, min(tileItems, n))
         tops.withUnsafeMutableBufferPointer { tb in
@@ -60,7 +61,7 @@ enum ParallelSearch {
             }
             let chunks = chunkCount(count: n, threads: threads, minimumChunk: minimumDatabaseChunk)
             for local in 0..<queries.count {
-                var partial = [TopK](repeating: TopK(k: k), count: chunks)
+                var partial = [C](repeating: C(k: k), count: chunks)
                 partial.withUnsafeMutableBufferPointer { pb in
                     let p = UncheckedSendable(pb.baseAddress!)
                     parallelChunksIndexed(count: n, threads: threads, minimumChunk: minimumDatabaseChunk) { c, range in
@@ -77,7 +78,7 @@ enum ParallelSearch {
     static func run(queries: Range<Int>, databaseCount n: Int, k: Int, threads: Int, tileItems: Int = .max,
                     results: inout SearchResults,
                     scan: @Sendable (_ query: Int, _ range: Range<Int>, _ top: inout TopK) -> Void) {
-        let tops = collect(queries: queries, databaseCount: n, k: k, threads: threads, tileItems: tileItems, scan: scan)
+        let tops: [TopK] = collect(queries: queries, databaseCount: n, k: k, threads: threads, tileItems: tileItems, scan: scan)
         results.store(tops, from: queries.lowerBound)
     }
 }
