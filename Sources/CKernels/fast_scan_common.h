@@ -79,8 +79,11 @@ HPQ_INLINE void hpq_acc_finish(const hpq_acc *s, uint16_t *o, uint32_t *mask, __
 /// branch the processor cannot predict well, so it pays only when much work is left behind it:
 /// measured on 1M synthetic codes it gained 10–15 % at M = 64, nothing at M = 32 and lost
 /// 15 % at M = 16 (docs/FAST_SCAN.md).
+#ifndef HPQ_CHECKPOINT_MIN
+#define HPQ_CHECKPOINT_MIN 48   // Benchmarks/fastscan/run.sh lowers it to measure smaller M
+#endif
 HPQ_INLINE void hpq_checkpoints(size_t subspaces, size_t cp[2]) {
-    if (subspaces < 48) { cp[0] = cp[1] = 0; return; }
+    if (subspaces < HPQ_CHECKPOINT_MIN || subspaces < 8) { cp[0] = cp[1] = 0; return; }
     cp[0] = subspaces / 8 * 4;
     cp[1] = subspaces * 3 / 16 * 4;
 }

@@ -5,10 +5,11 @@ import HybridPQ
 struct PQ4IndexTests {
     static let train = TestData.gaussian(rows: 2000, columns: 24, seed: 51)
 
-    static func index(m: Int, n: Int, metric: Metric = .l2) throws -> PQ4Index {
-        let pq = try ProductQuantizer.train(Self.train, subspaces: m, bitsPerCode: 4, iterations: 6)
+    static func index(m: Int, n: Int, metric: Metric = .l2, columns: Int = 24) throws -> PQ4Index {
+        let train = columns == 24 ? Self.train : TestData.gaussian(rows: 2000, columns: columns, seed: 51)
+        let pq = try ProductQuantizer.train(train, subspaces: m, bitsPerCode: 4, iterations: 6)
         var index = try PQ4Index(quantizer: pq, metric: metric)
-        try index.add(TestData.gaussian(rows: n, columns: 24, seed: 52), ids: (0..<n).map { Int64(n - $0) * 3 })
+        try index.add(TestData.gaussian(rows: n, columns: columns, seed: 52), ids: (0..<n).map { Int64(n - $0) * 3 })
         return index
     }
 
@@ -35,11 +36,12 @@ struct PQ4IndexTests {
         }
     }
 
-    @Test("results equal the sort-based reference for every kernel (odd M, n not a multiple of 32)",
-          arguments: [(3, 1001), (8, 64), (12, 777), (24, 45)])
+    @Test("results equal the sort-based reference for every kernel (odd M, n not a multiple of 32, M ≥ 48: early stopping)",
+          arguments: [(3, 1001), (8, 64), (12, 777), (24, 45), (48, 4001)])
     func matchesReference(m: Int, n: Int) throws {
-        let index = try Self.index(m: m, n: n)
-        let q = TestData.gaussian(rows: 7, columns: 24, seed: 53)
+        let columns = max(24, m)
+        let index = try Self.index(m: m, n: n, columns: columns)
+        let q = TestData.gaussian(rows: 7, columns: columns, seed: 53)
         for rerank in [10, 50] {
             let expected = try Self.reference(index, q, k: 10, rerank: rerank)
             for kernel in FastScanKernel.available {
