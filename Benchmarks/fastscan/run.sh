@@ -13,7 +13,8 @@ out="$(mktemp -d)"
 cc -O2 -DHPQ_CHECKPOINT_MIN=8 -I "$src/include" "$here/scan.c" "$src"/*.c -o "$out/scan"
 for index in "$dir"/pq4-*.hpq; do
   for bits in 8 7; do
-    python3 "$here/export.py" "$index" "$queries" "$out/t.bin" --queries "$nq" --bits "$bits" > /dev/null
-    echo "$(basename "$index"), $bits-bit tables: $("$out/scan" "$out/t.bin" "$nq")"
+    python3 "$here/export.py" "$index" "$queries" "$out/t$bits.bin" --queries "$nq" --bits "$bits" > /dev/null
   done
+  echo "$(basename "$index"):"
+  "$out/scan" "$out/t8.bin" "$out/t7.bin" "$nq"
 done

@@ -2,11 +2,12 @@
 // one process, interleaved, best of 5 — the VM this project is measured on drifts by ±30 % from
 // minute to minute, so configurations are only compared within one run.
 //
-//   scan FILE.bin [queries]
+//   scan WIDE.bin NARROW.bin [queries]
 //
-// Configurations: the AVX2 pair kernel with early stopping off (rest = NULL) and on. The loop is
-// PQIndex4's phase 1 (tiles of 512 KiB, pairs of queries, 64 blocks per call, top 100 by
-// (sum, position) in a heap); the two configurations must give identical candidates.
+// WIDE / NARROW: the same codes with 8-bit and 7-bit tables (export.py --bits). Configurations:
+// the AVX2 pair kernel on each, with early stopping off (rest = NULL) and on. The loop is
+// PQ4Index's phase 1 (tiles of 512 KiB, pairs of queries, 64 blocks per call, top 100 by
+// (sum, position) in a heap); early stopping must not change the candidates.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,56 +47,84 @@ static void take(topk *t, const uint16_t *sums, const uint32_t *masks, size_t b,
     }
 }
 
-int main(int argc, char **argv) {
-    if (argc < 2) { fprintf(stderr, "usage: scan FILE.bin [queries]\n"); return 2; }
-    FILE *f = fopen(argv[1], "rb");
+typedef struct { size_t mp, n, nq; uint8_t *codes, *luts; uint16_t *rest; } data;
+
+static data load(const char *path, size_t want) {
+    data d;
     uint64_t h[3];
-    if (!f || fread(h, 8, 3, f) != 3) { fprintf(stderr, "%s: cannot read\n", argv[1]); return 2; }
-    size_t mp = h[0], n = h[1], nq = h[2], blocks = (n + 31) / 32, bb = mp * 16;
-    if (argc > 2 && (size_t)atoi(argv[2]) < nq) nq = (size_t)atoi(argv[2]);
-    nq &= ~(size_t)1;
-    uint8_t *codes = aligned_alloc(64, (blocks * bb + 63) / 64 * 64), *luts = malloc(h[2] * bb);
-    if (fread(codes, 1, blocks * bb, f) != blocks * bb || fread(luts, 1, h[2] * bb, f) != h[2] * bb) { fprintf(stderr, "truncated\n"); return 2; }
-    fclose(f);
-    uint16_t *rest = malloc(nq * (mp + 1) * 2);
-    for (size_t q = 0; q < nq; q++) {
-        uint16_t *r = rest + q * (mp + 1);
-        r[mp] = 0;
-        for (size_t m = mp; m-- > 0;) { int top = 0; for (int k = 0; k < 16; k++) if (luts[q * bb + m * 16 + k] > top) top = luts[q * bb + m * 16 + k]; r[m] = (uint16_t)(r[m + 1] + top); }
+    FILE *f = fopen(path, "rb");
+    if (!f || fread(h, 8, 3, f) != 3) { fprintf(stderr, "%s: cannot read\n", path); exit(2); }
+    d.mp = h[0]; d.n = h[1]; d.nq = (want && want < h[2] ? want : h[2]) & ~(size_t)1;
+    size_t blocks = (d.n + 31) / 32, bb = d.mp * 16;
+    d.codes = aligned_alloc(64, (blocks * bb + 63) / 64 * 64);
+    d.luts = malloc(h[2] * bb);
+    if (fread(d.codes, 1, blocks * bb, f) != blocks * bb || fread(d.luts, 1, h[2] * bb, f) != h[2] * bb) {
+        fprintf(stderr, "%s: truncated\n", path); exit(2);
     }
-    size_t tile = (512u << 10) / (mp / 2) / 2048 * 2048;
-    if (tile < 2048) tile = 2048;
-    topk *tops = malloc(sizeof(topk) * nq);
+    fclose(f);
+    d.rest = malloc(d.nq * (d.mp + 1) * 2);
+    for (size_t q = 0; q < d.nq; q++) {
+        uint16_t *r = d.rest + q * (d.mp + 1);
+        r[d.mp] = 0;
+        for (size_t m = d.mp; m-- > 0;) {
+            int top = 0;
+            for (int k = 0; k < 16; k++) if (d.luts[q * bb + m * 16 + k] > top) top = d.luts[q * bb + m * 16 + k];
+            r[m] = (uint16_t)(r[m + 1] + top);
+        }
+    }
+    return d;
+}
+
+/// One search pass over all queries; returns codes/s per query and a digest of the candidates.
+static double pass(const data *d, int early, topk *tops, uint64_t *digest) {
     static uint16_t sums[2][64 * 32];
     static uint32_t masks[2][64];
-    double best[2] = {0, 0};
-    uint64_t digest[2] = {0, 0};
-    for (int round = 0; round < 5; round++)
-        for (int early = 0; early < 2; early++) {
-            memset(tops, 0, sizeof(topk) * nq);
-            double t0 = now();
-            for (size_t start = 0; start < n; start += tile) {
-                size_t end = start + tile < n ? start + tile : n;
-                for (size_t q = 0; q < nq; q += 2)
-                    for (size_t b = start / 32; b < (end + 31) / 32; b += 64) {
-                        size_t nb = (end + 31) / 32 - b < 64 ? (end + 31) / 32 - b : 64;
-                        topk *a = &tops[q], *c = &tops[q + 1];
-                        hpq_scan_query qa = {luts + q * bb, early ? rest + q * (mp + 1) : NULL,
-                                             a->count == K ? (uint16_t)(a->s[0] + 1) : 0, sums[0], masks[0]};
-                        hpq_scan_query qc = {luts + (q + 1) * bb, early ? rest + (q + 1) * (mp + 1) : NULL,
-                                             c->count == K ? (uint16_t)(c->s[0] + 1) : 0, sums[1], masks[1]};
-                        hpq_fast_scan_avx2_pair(codes + b * bb, nb, mp, qa, qc);
-                        take(a, sums[0], masks[0], b, nb, n);
-                        take(c, sums[1], masks[1], b, nb, n);
-                    }
+    size_t bb = d->mp * 16, tile = (512u << 10) / (d->mp / 2) / 2048 * 2048;
+    if (tile < 2048) tile = 2048;
+    memset(tops, 0, sizeof(topk) * d->nq);
+    double t0 = now();
+    for (size_t start = 0; start < d->n; start += tile) {
+        size_t end = start + tile < d->n ? start + tile : d->n;
+        for (size_t q = 0; q < d->nq; q += 2)
+            for (size_t b = start / 32; b < (end + 31) / 32; b += 64) {
+                size_t nb = (end + 31) / 32 - b < 64 ? (end + 31) / 32 - b : 64;
+                topk *a = &tops[q], *c = &tops[q + 1];
+                hpq_scan_query qa = {d->luts + q * bb, early ? d->rest + q * (d->mp + 1) : NULL,
+                                     a->count == K ? (uint16_t)(a->s[0] + 1) : 0, sums[0], masks[0]};
+                hpq_scan_query qc = {d->luts + (q + 1) * bb, early ? d->rest + (q + 1) * (d->mp + 1) : NULL,
+                                     c->count == K ? (uint16_t)(c->s[0] + 1) : 0, sums[1], masks[1]};
+                hpq_fast_scan_avx2_pair(d->codes + b * bb, nb, d->mp, qa, qc);
+                take(a, sums[0], masks[0], b, nb, d->n);
+                take(c, sums[1], masks[1], b, nb, d->n);
             }
-            double rate = (double)n * nq / (now() - t0);
-            if (rate > best[early]) best[early] = rate;
-            uint64_t dg = 0;
-            for (size_t q = 0; q < nq; q++) for (int i = 0; i < tops[q].count; i++) dg += (uint64_t)tops[q].id[i] * (tops[q].s[i] + 1u);
-            digest[early] = dg;
-        }
-    printf("M=%zu, %zu items, %zu queries: early stopping off %.3g, on %.3g codes/s per query (%+.0f %%); candidates %s\n",
-           mp, n, nq, best[0], best[1], 100 * (best[1] / best[0] - 1), digest[0] == digest[1] ? "identical" : "DIFFER");
-    return digest[0] != digest[1];
+    }
+    double rate = (double)d->n * d->nq / (now() - t0);
+    *digest = 0;
+    for (size_t q = 0; q < d->nq; q++)
+        for (int i = 0; i < tops[q].count; i++) *digest += (uint64_t)tops[q].id[i] * (tops[q].s[i] + 1u);
+    return rate;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) { fprintf(stderr, "usage: scan WIDE.bin NARROW.bin [queries]\n"); return 2; }
+    size_t want = argc > 3 ? (size_t)atoi(argv[3]) : 0;
+    data d[2] = {load(argv[1], want), load(argv[2], want)};
+    if (d[0].mp != d[1].mp || d[0].n != d[1].n || d[0].nq != d[1].nq) { fprintf(stderr, "files differ in shape\n"); return 2; }
+    topk *tops = malloc(sizeof(topk) * d[0].nq);
+    double best[2][2] = {{0, 0}, {0, 0}};
+    uint64_t digest[2][2];
+    for (int round = 0; round < 5; round++)
+        for (int w = 0; w < 2; w++)
+            for (int early = 0; early < 2; early++) {
+                double r = pass(&d[w], early, tops, &digest[w][early]);
+                if (r > best[w][early]) best[w][early] = r;
+            }
+    printf("M=%zu, %zu items, %zu queries, codes/s per query (best of 5):\n", d[0].mp, d[0].n, d[0].nq);
+    for (int w = 0; w < 2; w++)
+        printf("  %s tables: early stopping off %.3g, on %.3g (%+.0f %%)\n", w ? "7-bit" : "8-bit",
+               best[w][0], best[w][1], 100 * (best[w][1] / best[w][0] - 1));
+    printf("  7-bit against 8-bit tables: %+.0f %% (off), %+.0f %% (on); early stopping changed %s\n",
+           100 * (best[1][0] / best[0][0] - 1), 100 * (best[1][1] / best[0][1] - 1),
+           digest[0][0] == digest[0][1] && digest[1][0] == digest[1][1] ? "no candidates" : "CANDIDATES");
+    return digest[0][0] != digest[0][1] || digest[1][0] != digest[1][1];
 }

@@ -77,8 +77,8 @@ HPQ_INLINE void hpq_acc_finish(const hpq_acc *s, uint16_t *o, uint32_t *mask, __
 /// Checkpoints: after half and three quarters of the sub-spaces (multiples of 4, so the
 /// narrow-table path keeps whole groups), for 48 or more. A test costs a few instructions and a
 /// branch the processor cannot predict well, so it pays only when much work is left behind it:
-/// measured on 1M synthetic codes it gained 10–15 % at M = 64, nothing at M = 32 and lost
-/// 15 % at M = 16 (docs/FAST_SCAN.md).
+/// on 1M synthetic codes it gained 11–19 % at M = 64, −12 to +3 % at M = 32 and lost 15 % at
+/// M = 16 (Benchmarks/fastscan, docs/FAST_SCAN.md).
 #ifndef HPQ_CHECKPOINT_MIN
 #define HPQ_CHECKPOINT_MIN 48   // Benchmarks/fastscan/run.sh lowers it to measure smaller M
 #endif
