@@ -50,7 +50,7 @@ typedef struct {
 /// sums to `q.out`; a block with mask 0 leaves its sums in `q.out` as they were.
 ///
 /// Stopping early changes only the speed: at checkpoints (after half and three quarters of the
-/// sub-spaces, for 8 or more) a block whose partial sums are all below `floor − rest[checkpoint]`
+/// sub-spaces, for 48 or more) a block whose partial sums are all below `floor − rest[checkpoint]`
 /// cannot report an item, and the rest of it is not scanned.
 void hpq_fast_scan_avx2(const uint8_t *codes, size_t blocks, size_t subspaces, hpq_scan_query q);
 

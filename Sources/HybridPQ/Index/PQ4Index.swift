@@ -126,27 +126,25 @@ public struct PQ4Index: VectorIndex {
     /// Blocks scanned per kernel call (2,048 items: the sums stay in L1).
     static let scanBlocks = 64
 
-    /// Offers every item of `range` to `top` with its quantized sum as score and its position as id.
-    /// Once `top` is full the kernel reports only sums above its threshold.
+    /// Offers every item of `range` to `top` with its quantized sum as score and its position as
+    /// id; the kernel reports only the sums that reach the reservoir's floor.
     static func scanCandidates(codes: UnsafePointer<UInt8>, layout: FastScanLayout, lut: QuantizedLookupTable,
                                kernel: FastScanKernel, range: Range<Int>, top: inout CandidateReservoir) {
         let firstBlock = range.lowerBound / 32, endBlock = (range.upperBound + 31) / 32
-        lut.entries.withUnsafeBufferPointer { table in
-          lut.rest.withUnsafeBufferPointer { rest in
+        lut.withUnsafePointers { table, rest in
             withUnsafeTemporaryAllocation(of: UInt16.self, capacity: scanBlocks * 32) { sums in
                 withUnsafeTemporaryAllocation(of: UInt32.self, capacity: scanBlocks) { masks in
                     var b = firstBlock
                     while b < endBlock {
                         let nb = min(scanBlocks, endBlock - b)
                         kernel.scan(codes: codes + b * layout.blockBytes, blocks: nb, paddedSubspaces: layout.paddedSubspaces,
-                                    query: query(table.baseAddress!, rest.baseAddress!, top, sums.baseAddress!, masks.baseAddress!))
+                                    query: query(table, rest, top, sums.baseAddress!, masks.baseAddress!))
                         offer(sums: sums.baseAddress!, masks: masks.baseAddress!, firstBlock: b, blocks: nb,
                               range: range, top: &top)
                         b += nb
                     }
                 }
             }
-          }
         }
     }
 
@@ -156,10 +154,8 @@ public struct PQ4Index: VectorIndex {
                                   kernel: FastScanKernel, range: Range<Int>,
                                   top0: inout CandidateReservoir, top1: inout CandidateReservoir) {
         let firstBlock = range.lowerBound / 32, endBlock = (range.upperBound + 31) / 32
-        luts.0.entries.withUnsafeBufferPointer { t0 in
-          luts.1.entries.withUnsafeBufferPointer { t1 in
-            luts.0.rest.withUnsafeBufferPointer { r0 in
-              luts.1.rest.withUnsafeBufferPointer { r1 in
+        luts.0.withUnsafePointers { t0, r0 in
+            luts.1.withUnsafePointers { t1, r1 in
                 withUnsafeTemporaryAllocation(of: UInt16.self, capacity: 2 * scanBlocks * 32) { sums in
                     withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 2 * scanBlocks) { masks in
                         let s0 = sums.baseAddress!, s1 = s0 + scanBlocks * 32
@@ -169,17 +165,14 @@ public struct PQ4Index: VectorIndex {
                             let nb = min(scanBlocks, endBlock - b)
                             kernel.scanPair(codes: codes + b * layout.blockBytes, blocks: nb,
                                             paddedSubspaces: layout.paddedSubspaces,
-                                            queries: (query(t0.baseAddress!, r0.baseAddress!, top0, s0, m0),
-                                                      query(t1.baseAddress!, r1.baseAddress!, top1, s1, m1)))
+                                            queries: (query(t0, r0, top0, s0, m0), query(t1, r1, top1, s1, m1)))
                             offer(sums: s0, masks: m0, firstBlock: b, blocks: nb, range: range, top: &top0)
                             offer(sums: s1, masks: m1, firstBlock: b, blocks: nb, range: range, top: &top1)
                             b += nb
                         }
                     }
                 }
-              }
             }
-          }
         }
     }
 

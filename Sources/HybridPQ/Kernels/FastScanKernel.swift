@@ -91,7 +91,7 @@ public enum FastScanKernel: String, Sendable, CaseIterable {
 /// nothing is part of what makes the scan fast).
 ///
 /// **Stopping early:** `rest[m]` bounds what sub-spaces `m…` can add to any sum
-/// (`QuantizedLookupTable.rest`). At checkpoints (half and three quarters of the sub-spaces) a
+/// (`QuantizedLookupTable.rest`). At checkpoints (half and three quarters of M ≥ 48 sub-spaces) a
 /// block whose partial sums are all below `floor − rest[checkpoint]` cannot report an item, so
 /// the kernels stop scanning it. Outputs are the same either way; `rest = nil` turns it off.
 public struct FastScanQuery {

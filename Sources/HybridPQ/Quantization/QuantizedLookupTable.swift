@@ -56,6 +56,11 @@ public struct QuantizedLookupTable: Sendable {
         }
     }
 
+    /// Calls `body` with pointers to `entries` and `rest`, as a kernel takes them.
+    public func withUnsafePointers<R>(_ body: (UnsafePointer<UInt8>, UnsafePointer<UInt16>) throws -> R) rethrows -> R {
+        try entries.withUnsafeBufferPointer { e in try rest.withUnsafeBufferPointer { r in try body(e.baseAddress!, r.baseAddress!) } }
+    }
+
     /// The float score a quantized sum stands for.
     @inline(__always)
     public func score(_ sum: UInt16) -> Float { Float(sum) / scale + bias }
