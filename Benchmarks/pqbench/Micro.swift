@@ -97,12 +97,31 @@ enum Micro {
                                 }
                             }
                             line("fastscan4 \(kernel.rawValue) (M=\(m))", b, t)
+                            // Two queries per pass, as searches scan them: codes × queries per second.
+                            let half = s.baseAddress! + 32 * 32, halfMasks = mk.baseAddress! + 32
+                            let tp = bestPass {
+                                var blk = 0
+                                while blk < blocks {
+                                    let nb = min(32, blocks - blk)
+                                    kernel.scanPair(codes: c.baseAddress! + blk * layout.blockBytes, blocks: nb,
+                                                    paddedSubspaces: layout.paddedSubspaces,
+                                                    queries: (FastScanQuery(lut: l.baseAddress!, floor: 0xFFF0, out: s.baseAddress!, masks: mk.baseAddress!),
+                                                              FastScanQuery(lut: l.baseAddress!, floor: 0xFFF0, out: half, masks: halfMasks)))
+                                    blk += nb
+                                }
+                            }
+                            line("fastscan4 \(kernel.rawValue) pair (M=\(m))", b, tp / 2)
                           }
                         }
                     }
                 }
             }
         }
+        let calibration = FastScanKernel.calibrate()
+        let sizes: String = FastScanKernel.calibrationSubspaces.map(String.init).joined(separator: "/")
+        let times: [String] = calibration.seconds.map { String(format: " %@ %.1f µs", $0.kernel.rawValue, $0.seconds * 1e6) }
+        out += "kernel calibration (FastScanKernel.best; query pairs over \(FastScanKernel.calibrationBlocks) blocks at M = \(sizes)):"
+        out += times.joined(separator: ",") + "; chosen: \(calibration.choice.rawValue) (this process: \(FastScanKernel.best.rawValue))\n"
         let bw = readBandwidth()
         out += String(format: "streaming read bandwidth, one core (1 GiB buffer, 8 x 64-bit sums): %.1f GB/s\n", bw / 1e9)
         return out

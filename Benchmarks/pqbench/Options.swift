@@ -5,7 +5,7 @@ struct Options {
     var data: String?                 // fixed: --data DIR
     var synthetic: Int?               // fixed: --synthetic N
     var dimension = 384               // fixed: --dim D
-    var methods = ["flat", "pq", "pq4", "opq4"]  // fixed: --methods LIST
+    var methods: [Method] = [.flat, .pq, .pq4, .opq4]  // fixed: --methods LIST
     var bytes = [8, 16, 32, 64]       // fixed: --bytes LIST
     var model: String?                // fixed: --model FILE (trained methods)
     var json: String?                 // fixed: --json FILE
@@ -25,7 +25,8 @@ struct Options {
     var saveIndexes: String?
     var quiet = false
     var rerank: Int?                  // pq4/opq4: candidates re-scored exactly (default 10·k)
-    var kernel: FastScanKernel = .best
+    var kernel: FastScanKernel?       // nil: the calibrated best
+    var filterKeep: Double?           // --filter-keep F: search with an id filter keeping a fraction F
 
     static let usage = """
     usage: pqbench --micro N [--bytes LIST]
@@ -33,7 +34,7 @@ struct Options {
                    [--metric ip|l2] [--k K] [--threads T] [--json FILE] [--csv FILE] [--plot FILE.svg]
                    [--database test|all] [--queries Q] [--iterations I] [--seed S] [--depth R]
                    [--rerank R] [--kernel auto|portable|avx2|avx512] [--model FILE]
-                   [--export-data DIR] [--save-indexes DIR] [--quiet]
+                   [--filter-keep F] [--export-data DIR] [--save-indexes DIR] [--quiet]
 
       --data DIR        data-set directory (DESIGN.md §4: queries.npy, targets.npy, split.json)
                         or a plain vector set (base/query[/learn/groundtruth] .npy or .fvecs)
@@ -49,7 +50,10 @@ struct Options {
       --bytes LIST      code bytes per item for quantized methods (8-bit: M = bytes; 4-bit:
                         M = 2·bytes)
       --rerank R        pq4/opq4: candidates re-scored with exact float tables (default 10·k)
-      --kernel K        pq4/opq4: auto (fastest available), portable, avx2 or avx512
+      --kernel K        pq4/opq4: auto (the fastest available, calibrated on first use),
+                        portable, avx2 or avx512
+      --filter-keep F   search with an id filter (a predicate) that keeps a fraction F of the
+                        items, applied inside the scan; 1 measures the cost of the hook alone
       --metric M        ip or l2 for every method; default: ip for flat, l2 for pq (on unit
                         vectors l2 ranks PQ codes better; see docs/BENCHMARKS.md)
       --database D      test: the test split's targets (default for --data); all: every item
@@ -94,9 +98,10 @@ struct Options {
             case "--synthetic": o.synthetic = try int(a)
             case "--dim": o.dimension = try int(a)
             case "--methods":
-                o.methods = try value(a).split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-                for m in o.methods where !Runner.knownMethods.contains(m) {
-                    throw UsageError("unknown method '\(m)' (known: \(Runner.knownMethods.joined(separator: ", ")))")
+                o.methods = try value(a).split(separator: ",").map { name in
+                    let n = name.trimmingCharacters(in: .whitespaces)
+                    guard let m = Method(rawValue: n) else { throw UsageError("unknown method '\(n)' (known: \(Method.names))") }
+                    return m
                 }
             case "--bytes": o.bytes = try ints(a)
             case "--model": o.model = try value(a)
@@ -130,7 +135,7 @@ struct Options {
             case "--rerank": o.rerank = try int(a)
             case "--kernel":
                 let v = try value(a)
-                if v == "auto" { o.kernel = .best; break }
+                if v == "auto" { o.kernel = nil; break }
                 guard let k = FastScanKernel(rawValue: v) else {
                     throw UsageError("--kernel expects auto, portable, avx2 or avx512, got '\(v)'")
                 }
@@ -138,6 +143,10 @@ struct Options {
                     throw UsageError("--kernel \(v) is not available on this processor (available: \(FastScanKernel.available.map(\.rawValue).joined(separator: ", ")))")
                 }
                 o.kernel = k
+            case "--filter-keep":
+                let v = try value(a)
+                guard let f = Double(v), f > 0, f <= 1 else { throw UsageError("--filter-keep expects a fraction in (0, 1], got '\(v)'") }
+                o.filterKeep = f
             case "-h", "--help": throw UsageError(nil)
             default: throw UsageError("unknown option '\(a)'")
             }

@@ -9,6 +9,8 @@ struct Report {
     var protocolName: String
     var threads: Int
     var rows: [ResultRow]
+    /// Method/size pairs asked for and not built.
+    var skipped: [SkippedRow] = []
 
     func table() -> String {
         let header = ["method", "params", "B/item", "index MiB", "R@1", "±SE", "R@5", "R@10", "MdR", "ANN@10",
@@ -33,6 +35,7 @@ struct Report {
             }.joined(separator: "  ") + "\n"
             if i == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
         }
+        for k in skipped { out += "not built: \(k.method)\(k.bytes.map { " at \($0) B" } ?? ""): \(k.reason)\n" }
         return out
     }
 
@@ -45,6 +48,7 @@ struct Report {
                   "method": \(q(r.method)),
                   "params": {\(params)},
                   "bytes_per_item": \(r.bytesPerItem),
+                  "cold_bytes_per_item": \(num(r.coldBytesPerItem)),
                   "index_bytes": \(r.indexBytes),
                   "recall": {"R@1": \(num(r.recall1)), "R@5": \(num(r.recall5)), "R@10": \(num(r.recall10)), "MdR": \(num(r.medianRank)), "R@1_se": \(num(r.recall1.map { ($0 * (1 - $0) / Double(max(1, r.queries))).squareRoot() }))},
                   "ann_recall_at_10": \(num(r.annRecall10)),
@@ -55,7 +59,11 @@ struct Report {
                 }
             """
         }.joined(separator: ",\n")
-        return s + "\n  ]\n}\n"
+        s += "\n  ],\n  \"skipped\": ["
+        s += skipped.map { k in
+            "\n    {\"method\": \(q(k.method)), \"bytes\": \(k.bytes.map(String.init) ?? "null"), \"reason\": \(q(k.reason))}"
+        }.joined(separator: ",")
+        return s + (skipped.isEmpty ? "]\n}\n" : "\n  ]\n}\n")
     }
 
     func csv() -> String {

@@ -17,14 +17,12 @@ struct ResultRow {
     var searchQPS: Double
     var scanPerCore: Double
     var queries: Int
+    /// Bytes read only for re-ranked candidates, mean per item (0: none).
+    var coldBytesPerItem: Double = 0
 }
 
 /// Builds each requested index and measures it.
 final class Runner {
-    static let knownMethods = ["flat", "pq", "pq4", "opq", "opq4"] + trainedMethods
-    /// Methods that need a `pqtrain` model (`--model`).
-    static let trainedMethods = ["flat-hybrid", "hcq", "hcq-coarse", "trained-opq", "trained-opq4"]
-
     let options: Options
     let workload: Workload
     let threads: Int
@@ -34,6 +32,8 @@ final class Runner {
     var exact: [Metric: SearchResults] = [:]
     /// The `--model` file, loaded once.
     var loadedModel: HybridModel?
+    /// Method/size pairs asked for and not built, with the reason.
+    var skipped: [SkippedRow] = []
 
     init(options: Options, workload: Workload, log: @escaping (String) -> Void) {
         self.options = options
@@ -46,86 +46,114 @@ final class Runner {
         var rows: [ResultRow] = []
         for method in options.methods {
             switch method {
-            case "flat":
-                rows.append(try measure(method: "flat", params: [], trainSeconds: 0) { () throws -> any VectorIndex in
-                    var index = FlatIndex(dimension: workload.database.columns, metric: options.metric ?? .innerProduct)
-                    try index.add(workload.database, ids: nil)
+            case .flat:
+                var index = FlatIndex(dimension: workload.database.columns, metric: options.metric ?? .innerProduct)
+                rows.append(try measure(method, params: [], trainSeconds: 0, queries: FeatureBatch(workload.queries)) {
+                    try index.add(workload.database)
                     return index
                 })
-            case "pq", "pq4", "opq", "opq4":
-                for b in options.bytes { if let row = try quantized(method, bytes: b) { rows.append(row) } }
-            case "flat-hybrid", "hcq", "hcq-coarse":
+            case .pq, .pq4, .opq, .opq4:
+                for b in options.bytes {
+                    switch method.shape(bytes: b, dimension: workload.database.columns) {
+                    case let .success(shape): rows.append(try quantized(method, shape: shape))
+                    case let .failure(why): skip(method, bytes: b, why.reason)
+                    }
+                }
+            case .flatHybrid, .hcq, .hcqCoarse:
                 rows.append(try trained(method))
-            case "trained-opq", "trained-opq4":
-                for b in options.bytes { if let row = try trainedOPQ(bytes: b, fourBit: method == "trained-opq4") { rows.append(row) } }
-            default:
-                throw UsageError("method '\(method)' is not implemented in this build")
+            case .trainedOPQ, .trainedOPQ4:
+                let d = try loadModel().configuration.dimension
+                for b in options.bytes {
+                    switch method.shape(bytes: b, dimension: d) {
+                    case let .success(shape): rows.append(try trainedOPQ(method, shape: shape))
+                    case let .failure(why): skip(method, bytes: b, why.reason)
+                    }
+                }
             }
         }
         return rows
     }
 
-    /// One quantized method at `bytes` code bytes per item: 8-bit methods use M = bytes, 4-bit
-    /// ones M = 2 · bytes. Returns nil (with a note) when D is not divisible by M.
-    func quantized(_ method: String, bytes b: Int) throws -> ResultRow? {
-        let fourBit = method.hasSuffix("4"), rotated = method.hasPrefix("opq")
-        let d = workload.database.columns, m = fourBit ? 2 * b : b, bits = fourBit ? 4 : 8
-        guard d % m == 0 else {
-            log("\(method): skipping \(b) bytes: dimension \(d) is not divisible by M = \(m)")
-            return nil
-        }
+    /// Records a pair that cannot be built (reported on stderr and in the JSON).
+    func skip(_ method: Method, bytes: Int?, _ reason: String) {
+        log("\(method.rawValue)\(bytes.map { " at \($0) B" } ?? ""): not built: \(reason)")
+        skipped.append(SkippedRow(method: method.rawValue, bytes: bytes, reason: reason))
+    }
+
+    /// The search parameters of a run at depth `k`: all cores unless told, the kernel and the
+    /// re-ranking depth asked for. The re-ranking depth follows the timed depth-10 search
+    /// (`--rerank`, default 10 · min(k, 10)), raised to k for the deep evaluation search.
+    func parameters(k: Int, threads: Int) -> SearchParameters {
+        let rerank = options.rerank ?? SearchParameters.defaultRerank(k: min(k, 10))
+        var p = SearchParameters(k: k, threads: threads, rerank: max(rerank, k), kernel: options.kernel)
+        if let keep = options.filterKeep { p.filter = .predicate(Self.keepFilter(fraction: keep)) }
+        return p
+    }
+
+    /// A predicate keeping about `fraction` of the ids (a multiplicative hash, so kept ids are
+    /// spread over the database).
+    static func keepFilter(fraction: Double) -> @Sendable (Int64) -> Bool {
+        let limit = UInt64(fraction * Double(UInt32.max))
+        return { id in (UInt64(truncatingIfNeeded: id) &* 0x9E37_79B9_7F4A_7C15) >> 32 <= limit }
+    }
+
+    /// Params that fast-scan methods report.
+    func fastScanParams(_ method: Method) -> [(String, String)] {
+        guard method.fastScan else { return [] }
+        return [("rerank", "\(options.rerank ?? SearchParameters.defaultRerank(k: options.k))"),
+                ("kernel", (options.kernel ?? .best).rawValue)]
+    }
+
+    /// One quantized method (pq, pq4, opq, opq4) at a code shape.
+    func quantized(_ method: Method, shape: (subspaces: Int, bits: Int)) throws -> ResultRow {
+        let m = shape.subspaces, bits = shape.bits
         let metric = options.metric ?? .l2
         let t0 = Clock.now()
-        var rotation: Matrix?
+        var opq: OPQ?
         let pq: ProductQuantizer
-        if rotated {
+        if method.rotated {
             var config = OPQ.Configuration(subspaces: m, bitsPerCode: bits)
             config.seed = options.seed
             config.finalPQIterations = options.iterations
-            let progress = Progress("\(method) M=\(m): round", enabled: !options.quiet)
-            let opq = try OPQ.train(workload.train, config, progress: progress.update)
-            rotation = opq.rotation
-            pq = opq.quantizer
+            let progress = Progress("\(method.rawValue) M=\(m): round", enabled: !options.quiet)
+            opq = try OPQ.train(workload.train, config, progress: progress.update)
+            pq = opq!.quantizer
         } else {
-            let progress = Progress("\(method) M=\(m): sub-space", enabled: !options.quiet)
+            let progress = Progress("\(method.rawValue) M=\(m): sub-space", enabled: !options.quiet)
             pq = try ProductQuantizer.train(workload.train, subspaces: m, bitsPerCode: bits, iterations: options.iterations,
                                             seed: options.seed, initialization: options.kmeansInit, progress: progress.update)
         }
         let trainSeconds = Clock.now() - t0
-        var params = [("M", "\(m)"), ("K", "\(1 << bits)")]
-        if fourBit {
-            params += [("rerank", "\(options.rerank ?? PQ4Index.defaultRerank(k: options.k))"), ("kernel", options.kernel.rawValue)]
-        }
-        return try measure(method: method, params: params, trainSeconds: trainSeconds) { () throws -> any VectorIndex in
-            var index: any VectorIndex
-            switch (fourBit, rotation) {
-            case (false, nil): index = PQIndex(quantizer: pq, metric: metric)
-            case (false, let r?): index = try OPQIndex(rotation: r, base: PQIndex(quantizer: pq, metric: metric))
-            case (true, nil): index = FastScanSearch(index: try PQ4Index(quantizer: pq, metric: metric), rerank: options.rerank, kernel: options.kernel)
-            case (true, let r?): index = FastScanSearch(index: try PQ4Index(quantizer: pq, metric: metric), rerank: options.rerank,
-                                                         kernel: options.kernel, rotation: r)
+        let params = [("M", "\(m)"), ("K", "\(1 << bits)")] + fastScanParams(method)
+        let queries = FeatureBatch(workload.queries)
+        return try measure(method, params: params, trainSeconds: trainSeconds, queries: queries) { () throws -> AnyIndex in
+            var index: AnyIndex
+            switch (method.fastScan, opq) {
+            case (false, nil): index = .pq(PQIndex(quantizer: pq, metric: metric))
+            case (false, let o?): index = .opq(try OPQIndex(opq: o, metric: metric))
+            case (true, nil): index = .pq4(try PQ4Index(quantizer: pq, metric: metric))
+            case (true, let o?): index = .opq4(try OPQ4Index(opq: o, metric: metric))
             }
-            try index.add(workload.database, ids: nil)
+            try index.add(workload.database)
             return index
         }
     }
 
     /// Builds an index, evaluates recall at depth, and times batch search and one-core scans.
-    func measure(method: String, params: [(String, String)], trainSeconds: Double,
-                          build: () throws -> any VectorIndex) throws -> ResultRow {
+    func measure<Index: VectorIndex>(_ method: Method, params: [(String, String)], trainSeconds: Double,
+                                     queries q: FeatureBatch, build: () throws -> Index) throws -> ResultRow {
         let t0 = Clock.now()
         let index = try build()
         let addSeconds = Clock.now() - t0
-        let q = workload.queries
         let depth = min(max(options.depth, options.k, 10), index.count)
         // R@k and ANN recall from a depth-10 search (the configuration that is timed); MdR from
         // the deep search. For exact-scoring indexes the first is a prefix of the second.
-        let top10 = try index.search(q, k: max(10, options.k), threads: threads)
-        let deep = try index.search(q, k: depth, threads: threads)
-        var row = ResultRow(method: method, params: params + [("metric", index.metric.rawValue)],
+        let top10 = try index.search(q, parameters: parameters(k: max(10, options.k), threads: threads))
+        let deep = try index.search(q, parameters: parameters(k: depth, threads: threads))
+        var row = ResultRow(method: method.rawValue, params: params + [("metric", index.metric.rawValue)],
                             bytesPerItem: index.bytesPerItem, indexBytes: index.memoryBytes,
                             trainSeconds: trainSeconds, addSeconds: addSeconds, searchQPS: 0, scanPerCore: 0,
-                            queries: q.rows)
+                            queries: q.count)
         let expected = workload.expected ?? workload.groundTruth.map { $0.map { Int64($0.first ?? -1) } }
         if let expected {
             let m = RetrievalMetrics(results: top10, expected: expected)
@@ -135,23 +163,19 @@ final class Runner {
         row.annRecall10 = try RetrievalMetrics.overlap(top10, exact: exactResults(index.metric), k: 10)
 
         // Batch throughput: all queries, all cores, depth k; repeated for at least 0.5 s.
-        row.searchQPS = Double(q.rows) / (try timed(minimum: 0.5) { _ = try index.search(q, k: options.k, threads: threads) })
+        let batch = parameters(k: options.k, threads: threads)
+        row.searchQPS = Double(q.count) / (try timed(minimum: 0.5) { _ = try index.search(q, parameters: batch) })
         // One core: queries in batches of up to 64 (LUT construction included), at least 0.5 s.
-        let sample = q.slicing(rows: 0..<min(q.rows, 64))
-        let perBatch = try timed(minimum: 0.5) { _ = try index.search(sample, k: options.k, threads: 1) }
-        row.scanPerCore = Double(index.count) * Double(sample.rows) / perBatch
+        let sample = q.prefix(min(q.count, 64))
+        let oneCore = parameters(k: options.k, threads: 1)
+        let perBatch = try timed(minimum: 0.5) { _ = try index.search(sample, parameters: oneCore) }
+        row.scanPerCore = Double(index.count) * Double(sample.count) / perBatch
         if let dir = options.saveIndexes {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let path = dir + "/\(method)-\(index.bytesPerItem).hpq"
-            if let f = index as? FlatIndex { try f.save(to: path) }
-            if let p = index as? PQIndex { try p.save(to: path) }
-            if let p = index as? OPQIndex { try p.save(to: path) }
-            if let h = (index as? ModelSearch)?.hybrid { try h.save(to: path) }
-            if let p = index as? FastScanSearch {
-                if let r = p.rotation { try OPQ4Index(rotation: r, base: p.index).save(to: path) } else { try p.index.save(to: path) }
-            }
+            let path = dir + "/\(method.rawValue)-\(index.bytesPerItem).hpq"
+            if let saved = index as? AnyIndex { try saved.save(to: path) } else { log("\(method.rawValue): not saved (no file kind)") }
         }
-        log(String(format: "%@ %@: R@1 %@, ANN R@10 %.4f, %.0f QPS, %.3g codes/s/core", method,
+        log(String(format: "%@ %@: R@1 %@, ANN R@10 %.4f, %.0f QPS, %.3g codes/s/core", method.rawValue,
                    params.map { "\($0.0)=\($0.1)" }.joined(separator: ","), row.recall1.map { String(format: "%.4f", $0) } ?? "-",
                    row.annRecall10 ?? 0, row.searchQPS, row.scanPerCore))
         return row
@@ -186,26 +210,4 @@ final class Runner {
 
 enum Clock {
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
-}
-
-/// A `PQ4Index` (behind an optional OPQ rotation) with pqbench's re-ranking depth and kernel
-/// fixed, so `measure` can search it through the `VectorIndex` protocol.
-struct FastScanSearch: VectorIndex {
-    var index: PQ4Index
-    let rerank: Int?
-    let kernel: FastScanKernel
-    var rotation: Matrix? = nil
-    var dimension: Int { index.dimension }
-    var count: Int { index.count }
-    var metric: Metric { index.metric }
-    var bytesPerItem: Int { index.bytesPerItem }
-    var memoryBytes: Int { index.memoryBytes + (rotation?.values.count ?? 0) * 4 }
-    mutating func add(_ vectors: Matrix, ids: [Int64]?) throws(IndexError) {
-        try index.add(rotation.map { vectors.multiplied($0) } ?? vectors, ids: ids)
-    }
-    func search(_ queries: Matrix, k: Int, threads: Int?) throws(IndexError) -> SearchResults {
-        // The deep evaluation search asks for k up to 1000: re-rank at least that many.
-        try index.search(rotation.map { queries.multiplied($0) } ?? queries, k: k, threads: threads,
-                         rerank: max(rerank ?? PQ4Index.defaultRerank(k: min(k, 10)), k), kernel: kernel)
-    }
 }

@@ -30,7 +30,7 @@ struct Workload {
             }
             if FileExists.regular(dir + "/queries.npy") {
                 // Token and frame features are read only for the trained methods.
-                let trained = o.methods.contains { Runner.trainedMethods.contains($0) }
+                let trained = o.methods.contains(where: \.needsModel)
                 let ds = try CrossViewDataSet.load(directory: dir, fineFeatures: trained)
                 return crossView(ds, o, defaultDatabase: "test")
             }
@@ -46,7 +46,7 @@ struct Workload {
         var config = SyntheticDataSet.Configuration(count: n)
         config.dimension = o.dimension
         config.seed = o.seed
-        config.fineFeatures = o.methods.contains { Runner.trainedMethods.contains($0) }
+        config.fineFeatures = o.methods.contains(where: \.needsModel)
         var o2 = o
         if o2.queries == nil { o2.queries = 1000 }
         let ds = SyntheticDataSet.generate(config)

@@ -28,7 +28,7 @@ do {
     let rows = try runner.run()
     let report = Report(dataset: workload.name, databaseCount: workload.database.rows, queryCount: workload.queries.rows,
                         dimension: workload.database.columns, protocolName: workload.databaseProtocol,
-                        threads: threads, rows: rows)
+                        threads: threads, rows: rows, skipped: runner.skipped)
     print(report.table(), terminator: "")
     if let path = options.json { try AtomicFile.write(Array(report.json().utf8), to: path) }
     if let path = options.csv { try AtomicFile.write(Array(report.csv().utf8), to: path) }

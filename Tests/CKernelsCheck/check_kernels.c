@@ -96,8 +96,9 @@ int main(void) {
                         memset(want2, 0xAB, blocks * 64);
                         reference(codes, blocks, m, query(lut, NULL, f0, want, wmask));
                         reference(codes, blocks, m, query(lut2, NULL, f1, want2, wmask2));
-                        for (int k = 0; k < 4; k++) {   // avx2, avx512, avx2 pair, the pair swapped
-                            if (!(f & (1u << (k == 1 ? 1 : 0)))) continue;
+                        // avx2, avx512, avx2 pair, the pair swapped, avx512 pair, the pair swapped
+                        for (int k = 0; k < 6; k++) {
+                            if (!(f & (1u << (k == 1 || k >= 4 ? 1 : 0)))) continue;
                             memset(got, 0xAB, blocks * 64);
                             memset(got2, 0xAB, blocks * 64);
                             memset(gmask, 0xCD, blocks * 4);
@@ -108,12 +109,17 @@ int main(void) {
                                                                 query(lut2, r1, f1, got2, gmask2));
                             if (k == 3) hpq_fast_scan_avx2_pair(codes, blocks, m, query(lut2, r1, f1, got2, gmask2),
                                                                 query(lut, r0, f0, got, gmask));
+                            if (k == 4) hpq_fast_scan_avx512_pair(codes, blocks, m, query(lut, r0, f0, got, gmask),
+                                                                  query(lut2, r1, f1, got2, gmask2));
+                            if (k == 5) hpq_fast_scan_avx512_pair(codes, blocks, m, query(lut2, r1, f1, got2, gmask2),
+                                                                  query(lut, r0, f0, got, gmask));
                             checks++;
                             if (memcmp(got, want, blocks * 64) != 0 || memcmp(gmask, wmask, blocks * 4) != 0 ||
-                                (k >= 2 && (memcmp(got2, want2, blocks * 64) != 0 || memcmp(gmask2, wmask2, blocks * 4) != 0))) {
+                                (k != 1 && k != 0 && (memcmp(got2, want2, blocks * 64) != 0 || memcmp(gmask2, wmask2, blocks * 4) != 0))) {
                                 failures++;
                                 printf("MISMATCH %s M=%zu blocks=%zu floor=%u rest=%d skew=%d\n",
-                                       k == 0 ? "avx2" : k == 1 ? "avx512" : k == 2 ? "avx2_pair" : "avx2_pair swapped", m, blocks, f0, ri, skew);
+                                       (const char *[]){"avx2", "avx512", "avx2_pair", "avx2_pair swapped", "avx512_pair",
+                                                        "avx512_pair swapped"}[k], m, blocks, f0, ri, skew);
                             }
                         }
                     }

@@ -63,6 +63,10 @@ void hpq_fast_scan_avx2_pair(const uint8_t *codes, size_t blocks, size_t subspac
 /// As hpq_fast_scan_avx2, four sub-spaces per 512-bit register (AVX-512 BW).
 void hpq_fast_scan_avx512(const uint8_t *codes, size_t blocks, size_t subspaces, hpq_scan_query q);
 
+/// hpq_fast_scan_avx512 for two queries at once, as hpq_fast_scan_avx2_pair is for AVX2.
+void hpq_fast_scan_avx512_pair(const uint8_t *codes, size_t blocks, size_t subspaces,
+                               hpq_scan_query q0, hpq_scan_query q1);
+
 #ifdef __cplusplus
 }
 #endif

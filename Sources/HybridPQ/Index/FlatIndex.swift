@@ -25,7 +25,8 @@ public struct FlatIndex: VectorIndex {
     public var bytesPerItem: Int { dimension * MemoryLayout<Float>.size }
     public var memoryBytes: Int { count * (bytesPerItem + 4 + 8) }
 
-    public mutating func add(_ batch: Matrix, ids newIds: [Int64]? = nil) throws(IndexError) {
+    public mutating func add(_ items: FeatureBatch, ids newIds: [Int64]?) throws(IndexError) {
+        let batch = items.vectors
         try validate(batch)
         let resolved = try resolveIds(newIds, count: batch.rows)
         vectors.append(contentsOf: batch.values)
@@ -38,16 +39,21 @@ public struct FlatIndex: VectorIndex {
     /// Queries per BLAS block.
     static let queryBlock = 256
 
-    public func search(_ queries: Matrix, k: Int, threads: Int? = nil) throws(IndexError) -> SearchResults {
+    /// Exact search: BLAS scores of query blocks against database blocks, offered to one `TopK`
+    /// per query (with the filter as its accept hook).
+    public func search(_ batch: FeatureBatch, parameters p: SearchParameters) throws(IndexError) -> SearchResults {
+        let queries = batch.vectors
         try validate(queries)
-        guard k >= 1 else { throw .invalidK(k) }
+        try p.validate()
+        let k = p.k, threadCount = p.threads
         let nq = queries.rows, n = count, d = dimension
         var results = SearchResults(queries: nq, k: k)
         guard nq > 0, n > 0 else { return results }
-        let threadCount = Concurrency.resolve(threads: threads)
         let qn = queries.rowSquaredNorms()
         let l2 = metric == .l2
-        var scratch = [Float](repeating: 0, count: Self.queryBlock * Self.databaseBlock)
+        let accept = p.filter.map(AcceptHook.init)
+        // Bounded by the batch: one query needs one database block of scores, not 256.
+        var scratch = [Float](repeating: 0, count: min(Self.queryBlock, nq) * min(Self.databaseBlock, n))
         vectors.withUnsafeBufferPointer { x in
             squaredNorms.withUnsafeBufferPointer { xn in
                 ids.withUnsafeBufferPointer { idp in
@@ -55,7 +61,7 @@ public struct FlatIndex: VectorIndex {
                         var qs = 0
                         while qs < nq {
                             let qb = min(Self.queryBlock, nq - qs)
-                            var tops = [TopK](repeating: TopK(k: k), count: qb)
+                            var tops = [TopK](repeating: TopK(k: k, accept: accept), count: qb)
                             var ds = 0
                             while ds < n {
                                 let db = min(Self.databaseBlock, n - ds)

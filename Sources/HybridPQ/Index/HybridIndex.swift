@@ -1,124 +1,88 @@
-/// The HCQ index: per item one 8-bit PQ code per level (coarse + L GhostVLAD levels, or the
-/// coarse level alone), searched with one float lookup table per level built from the query's
+/// The HCQ index: per item one PQ code per level (coarse + L GhostVLAD levels, or the coarse
+/// level alone), searched with one float lookup table per level built from the query's
 /// continuous level embeddings.
 ///
-/// The score Σ_l w_l · ADC_l(q, item) is one table lookup per code byte: the level tables,
-/// each scaled by its weight, are laid side by side as one (levels·M) × 256 table and an
-/// item's codes side by side as (levels·M) bytes, so the search is the 8-bit ADC scan of
-/// `ADCSearch` over (levels·M) sub-spaces — one pass over each item's codes.
-///
-/// A model with 4-bit codes (joint mode, coarse level alone) is stored and searched as a
-/// `PQ4Index` over the rotated coarse embeddings: fast scan with exact re-ranking.
-public struct HybridIndex: Sendable {
+/// The score Σ_l w_l · ADC_l(q, item) is one table lookup per sub-code: the level tables, each
+/// scaled by its weight, are laid side by side as one (levels·M) × K table (`LevelTables`) and
+/// an item's codes side by side as (levels·M) sub-codes. So the index is a thin composition —
+/// the model's heads as the query transform, a `CodeStore`, and the one `CodeSearcher` — and
+/// the code width only picks the store's layout: 8-bit codes are rows scanned by ADC, 4-bit
+/// codes (joint mode, coarse level) fast-scan blocks re-ranked with the exact tables.
+public struct HybridIndex: VectorIndex {
     /// The trained, quantized model (query heads, level quantizers, level weights).
     public let model: HybridModel
     /// Levels stored and scored, in order (all levels, or `[0]` for the coarse code alone).
     public let levels: [Int]
-    /// `count × bytesPerItem` codes, row-major; item i's level `levels[j]` code at j·M.
-    public internal(set) var codes: StoredArray<UInt8>
-    /// External id of each item.
-    public internal(set) var ids: StoredArray<Int64>
-    /// The storage of a 4-bit model (codes and ids live here, not above).
-    public internal(set) var fastScan: PQ4Index?
+    /// The codes (item i's level `levels[j]` sub-codes at j·M) and ids.
+    public internal(set) var store: CodeStore
 
     /// An empty index over `model`'s quantized levels (`coarseOnly`: level 0 alone).
     public init(model: HybridModel, coarseOnly: Bool = false) throws(IndexError) {
         guard model.isQuantized else { throw .model(.notQuantized) }
         self.model = model
         levels = coarseOnly ? [0] : Array(0..<model.configuration.levelCount)
-        codes = StoredArray()
-        ids = StoredArray()
+        let width = levels.count * model.configuration.subspaces
         if model.configuration.bitsPerCode == 4 {
-            fastScan = try PQ4Index(quantizer: model.quantizers[0].quantizer, metric: model.quantizers[0].metric)
+            guard width <= QuantizedLookupTable.maximumSubspaces else {
+                throw .unsupported("fast scan sums 16-bit integers: at most \(QuantizedLookupTable.maximumSubspaces) sub-codes per item")
+            }
+            store = CodeStore(layout: .fastScan(FastScanLayout(subspaces: width)))
+        } else {
+            store = CodeStore(layout: .rows(bytesPerItem: width))
         }
     }
 
+    /// The raw feature dimension the model's heads take.
+    public var dimension: Int { model.configuration.inputDimension }
     /// Items stored.
-    public var count: Int { fastScan?.count ?? ids.count }
-    /// Code bytes per item.
-    public var bytesPerItem: Int { fastScan?.bytesPerItem ?? levels.count * model.configuration.subspaces }
+    public var count: Int { store.count }
+    /// L2 for joint-mode models (scores charge each code's norm), inner product for HCQ mode.
+    public var metric: Metric { model.quantizers[0].metric }
+    /// Code bytes per item, as stored.
+    public var bytesPerItem: Int { store.layout.bytesPerItem }
     /// Bytes in memory: codes, ids, the levels' codebooks and rotations (the heads not counted).
     public var memoryBytes: Int {
-        if let fs = fastScan { return fs.memoryBytes + 4 * (model.quantizers[0].rotation?.values.count ?? 0) }
-        return count * (bytesPerItem + 8) + levels.reduce(0) { s, l in
-            s + 4 * (model.quantizers[l].quantizer.codebooks.count + (model.quantizers[l].rotation?.values.count ?? 0))
+        store.memoryBytes + levels.reduce(0) { s, l in
+            s + 4 * model.quantizers[l].quantizer.codebooks.count + (model.quantizers[l].transform?.memoryBytes ?? 0)
         }
     }
 
-    /// Adds targets (global features and, for fine levels or frame-mixing models, frames).
-    public mutating func add(targets: Matrix, frames: SequenceFeatures?, ids newIds: [Int64]? = nil) throws(IndexError) {
+    /// Adds targets: global features and, for fine levels or frame-mixing models, frames as
+    /// the batch's sequences.
+    public mutating func add(_ items: FeatureBatch, ids newIds: [Int64]?) throws(IndexError) {
+        try validate(items.vectors)
         let e: [Matrix]
-        do { e = try model.targetEmbeddings(targets, frames: frames) } catch { throw .model(error) }
+        do { e = try model.targetEmbeddings(items.vectors, frames: items.sequences) } catch { throw .model(error) }
         try add(embeddings: e, ids: newIds)
     }
 
     /// Adds items given their level embeddings (all levels of the model, coarse first).
     public mutating func add(embeddings e: [Matrix], ids newIds: [Int64]? = nil) throws(IndexError) {
         try checkLevels(e)
-        let n = e[0].rows, m = model.configuration.subspaces
-        let resolved: [Int64]
-        if let newIds {
-            guard newIds.count == n else { throw .idCountMismatch(vectors: n, ids: newIds.count) }
-            resolved = newIds
-        } else {
-            resolved = (0..<n).map { Int64(count + $0) }
-        }
-        if var fs = fastScan {
-            fastScan = nil   // unique reference: the append does not copy the codes
-            defer { fastScan = fs }
-            try fs.add(model.quantizers[0].rotated(e[0]), ids: resolved)
-            return
-        }
-        var out = [UInt8](repeating: 0, count: n * bytesPerItem)
+        let n = e[0].rows, m = model.configuration.subspaces, width = levels.count * m
+        let resolved = try resolveIds(newIds, count: n)
+        var out = [UInt8](repeating: 0, count: n * width)
         for (j, l) in levels.enumerated() {
             let c: [UInt8]
             do { c = try model.quantizers[l].encode(e[l]) } catch { throw .model(error) }
-            for i in 0..<n { for s in 0..<m { out[i * bytesPerItem + j * m + s] = c[i * m + s] } }
+            for i in 0..<n { for s in 0..<m { out[i * width + j * m + s] = c[i * m + s] } }
         }
-        codes.append(contentsOf: out)
-        ids.append(contentsOf: resolved)
+        try store.append(codes: out, ids: resolved)
     }
 
-    /// The `k` best items for each query (global features and, for fine levels, tokens).
-    public func search(queries: Matrix, tokens: SequenceFeatures?, k: Int, threads: Int? = nil) throws(IndexError) -> SearchResults {
+    /// The best items for each query: global features and, for fine levels, tokens as the
+    /// batch's sequences.
+    public func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(IndexError) -> SearchResults {
+        try validate(queries.vectors)
         let e: [Matrix]
-        do { e = try model.queryEmbeddings(queries, tokens: tokens, quantized: true) } catch { throw .model(error) }
-        return try search(embeddings: e, k: k, threads: threads)
+        do { e = try model.queryEmbeddings(queries.vectors, tokens: queries.sequences, quantized: true) } catch { throw .model(error) }
+        return try search(embeddings: e, parameters: parameters)
     }
 
-    /// The `k` best items for queries given by their level embeddings (coarse first).
-    public func search(embeddings e: [Matrix], k: Int, threads: Int? = nil) throws(IndexError) -> SearchResults {
+    /// The best items for queries given by their level embeddings (coarse first).
+    public func search(embeddings e: [Matrix], parameters: SearchParameters) throws(IndexError) -> SearchResults {
         try checkLevels(e)
-        guard k >= 1 else { throw .invalidK(k) }
-        if let fs = fastScan {
-            return try fs.search(model.quantizers[0].rotated(e[0]), k: k, threads: threads, rerank: nil, kernel: .best)
-        }
-        let m = model.configuration.subspaces, width = levels.count * m
-        var failure: ModelError?
-        let results = ADCSearch.run(codes: codes, ids: ids, subspaces: width, codewords: 256, queryCount: e[0].rows,
-                                    k: k, threads: Concurrency.resolve(threads: threads)) { r in
-            do { return try combinedTables(e.map { $0.slicing(rows: r) }) } catch {
-                failure = (error as? ModelError) ?? .invalidConfiguration("\(error)")
-                return LookupTables(queries: r.count, subspaces: width, codewords: 256,
-                                    values: [Float](repeating: 0, count: r.count * width * 256))
-            }
-        }
-        if let failure { throw .model(failure) }
-        return results
-    }
-
-    /// The levels' tables of a batch, weighted and side by side: (levels·M) × 256 per query.
-    public func combinedTables(_ e: [Matrix]) throws(ModelError) -> LookupTables {
-        let nq = e[0].rows, m = model.configuration.subspaces, width = levels.count * m
-        var out = [Float](repeating: 0, count: nq * width * 256)
-        for (j, l) in levels.enumerated() {
-            let t = try model.quantizers[l].lookupTables(e[l])
-            let w = levels.count == 1 ? 1 : model.levelWeights[l]
-            for q in 0..<nq {
-                for i in 0..<(m * 256) { out[q * width * 256 + j * m * 256 + i] = w * t.values[q * m * 256 + i] }
-            }
-        }
-        return LookupTables(queries: nq, subspaces: width, codewords: 256, values: out)
+        return try CodeSearcher(source: LevelTables(model: model, levels: levels)).search(e, in: store, parameters: parameters)
     }
 
     func checkLevels(_ e: [Matrix]) throws(IndexError) {
@@ -132,5 +96,54 @@ public struct HybridIndex: Sendable {
             }
             if let bad = x.values.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(row: bad / max(1, c.dimension)) }
         }
+    }
+}
+
+extension HybridIndex {
+    /// Adds targets (global features and, where the model needs them, frames).
+    public mutating func add(targets: Matrix, frames: SequenceFeatures?, ids newIds: [Int64]? = nil) throws(IndexError) {
+        try add(FeatureBatch(targets, sequences: frames), ids: newIds)
+    }
+
+    /// The `k` best items for each query (global features and, for fine levels, tokens) on
+    /// `threads` cores (nil: all).
+    public func search(queries: Matrix, tokens: SequenceFeatures?, k: Int, threads: Int? = nil) throws(IndexError) -> SearchResults {
+        try search(FeatureBatch(queries, sequences: tokens),
+                   parameters: SearchParameters(k: k, threads: Concurrency.resolve(threads: threads)))
+    }
+}
+
+/// A model's level tables, each scaled by its level weight and laid side by side: (levels·M) × K
+/// per query, so one scan scores Σ_l w_l · ADC_l. A single level is used as it is (weight 1).
+public struct LevelTables: LookupTableSource {
+    /// The model whose level quantizers build the tables.
+    public let model: HybridModel
+    /// Levels scored, in the order their codes are stored.
+    public let levels: [Int]
+
+    /// The tables of `levels` of `model`.
+    public init(model: HybridModel, levels: [Int]) {
+        self.model = model
+        self.levels = levels
+    }
+
+    public func count(of embeddings: [Matrix]) -> Int { embeddings.first?.rows ?? 0 }
+
+    public func tables(_ embeddings: [Matrix], rows: Range<Int>) throws(IndexError) -> LookupTables {
+        let m = model.configuration.subspaces, kw = model.configuration.codewords
+        let nq = rows.count, width = levels.count * m
+        if levels.count == 1 {
+            do { return try model.quantizers[levels[0]].lookupTables(embeddings[levels[0]].slicing(rows: rows)) } catch { throw .model(error) }
+        }
+        var out = [Float](repeating: 0, count: nq * width * kw)
+        for (j, l) in levels.enumerated() {
+            let t: LookupTables
+            do { t = try model.quantizers[l].lookupTables(embeddings[l].slicing(rows: rows)) } catch { throw .model(error) }
+            let w = model.levelWeights[l]
+            for q in 0..<nq {
+                for i in 0..<(m * kw) { out[q * width * kw + j * m * kw + i] = w * t.values[q * m * kw + i] }
+            }
+        }
+        return LookupTables(queries: nq, subspaces: width, codewords: kw, values: out)
     }
 }

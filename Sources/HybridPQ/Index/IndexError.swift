@@ -14,6 +14,14 @@ public enum IndexError: Error, Equatable, CustomStringConvertible {
     case model(ModelError)
     /// The operation does not apply to this index (e.g. a setting it does not support).
     case unsupported(String)
+    /// A search setting outside its range (name, value, what it must be).
+    case invalidParameter(name: String, value: Int, reason: String)
+    /// The fast-scan kernel asked for cannot run on this processor.
+    case kernelUnavailable(String)
+    /// More items than the index can address (positions are 32-bit in the first stage).
+    case tooManyItems(count: Int, limit: Int)
+    /// Codes, ids and tables of a store disagree.
+    case inconsistentStore(reason: String)
 
     public var description: String {
         switch self {
@@ -24,44 +32,10 @@ public enum IndexError: Error, Equatable, CustomStringConvertible {
         case let .quantizer(e): return "\(e)"
         case let .model(e): return "\(e)"
         case let .unsupported(s): return "unsupported: \(s)"
+        case let .invalidParameter(n, v, r): return "search parameter \(n) = \(v): \(r)"
+        case let .kernelUnavailable(k): return "kernel \(k) is not available on this processor (available: \(FastScanKernel.available.map(\.rawValue).joined(separator: ", ")))"
+        case let .tooManyItems(c, l): return "\(c) items exceed the \(l) an index can address"
+        case let .inconsistentStore(r): return "inconsistent code store: \(r)"
         }
-    }
-}
-
-/// What every HybridPQ index offers: add vectors under 64-bit ids, search a batch of queries.
-///
-/// Indexes are values (`Sendable`): any number of threads may search one concurrently, and
-/// search settings are arguments, never fields mutated between calls.
-public protocol VectorIndex: Sendable {
-    /// Dimension of indexed vectors and queries.
-    var dimension: Int { get }
-    /// Number of items stored.
-    var count: Int { get }
-    /// How queries are compared with items.
-    var metric: Metric { get }
-    /// Bytes of one item's stored code (floats for a flat index).
-    var bytesPerItem: Int { get }
-    /// Bytes the whole index occupies: codes, ids, codebooks, rotations.
-    var memoryBytes: Int { get }
-    /// Adds `vectors` under `ids` (default: consecutive ids from `count`).
-    mutating func add(_ vectors: Matrix, ids: [Int64]?) throws(IndexError)
-    /// The `k` best items for each row of `queries`, using up to `threads` cores (nil: all).
-    func search(_ queries: Matrix, k: Int, threads: Int?) throws(IndexError) -> SearchResults
-}
-
-extension VectorIndex {
-    /// Checks a batch before it is added or searched.
-    func validate(_ vectors: Matrix) throws(IndexError) {
-        guard vectors.columns == dimension else { throw .dimensionMismatch(expected: dimension, found: vectors.columns) }
-        if let bad = vectors.values.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(row: bad / max(1, dimension)) }
-    }
-
-    /// The ids for a batch of `n` vectors: the given ones (checked) or consecutive ones.
-    func resolveIds(_ ids: [Int64]?, count n: Int) throws(IndexError) -> [Int64] {
-        if let ids {
-            guard ids.count == n else { throw .idCountMismatch(vectors: n, ids: ids.count) }
-            return ids
-        }
-        return (0..<n).map { Int64(count + $0) }
     }
 }

@@ -1,45 +1,39 @@
 /// A product-quantized index: one M-byte code per item (8-bit codes) plus its 64-bit id,
 /// searched by asymmetric distance — per-query lookup tables, then a scan of every code.
 ///
-/// A thin composition: `ProductQuantizer` encodes and builds tables, `ADCScanKernel` turns codes
-/// into scores, `TopK` keeps the best, `ParallelSearch` spreads the work over cores.
+/// A thin composition: `ProductQuantizer` encodes and builds tables (`QuantizerTables`), a
+/// `CodeStore` of `.rows` holds the codes, and `CodeSearcher` runs the `ADCSearch` scan.
 public struct PQIndex: VectorIndex {
     /// The quantizer that produced the codes.
     public let quantizer: ProductQuantizer
     public let metric: Metric
-    /// `count × M` code bytes, row-major.
-    public internal(set) var codes: StoredArray<UInt8>
-    /// External id of each item.
-    public internal(set) var ids: StoredArray<Int64>
+    /// The codes (one byte per sub-space, one run) and ids.
+    public internal(set) var store: CodeStore
 
     /// An empty index over a trained quantizer.
     public init(quantizer: ProductQuantizer, metric: Metric = .l2) {
         self.quantizer = quantizer
         self.metric = metric
-        codes = StoredArray()
-        ids = StoredArray()
+        store = CodeStore(layout: .rows(bytesPerItem: quantizer.subspaces))
     }
 
     public var dimension: Int { quantizer.dimension }
-    public var count: Int { ids.count }
-    public var bytesPerItem: Int { quantizer.codeSize }
-    public var memoryBytes: Int { count * (bytesPerItem + 8) + quantizer.codebooks.count * 4 }
+    public var count: Int { store.count }
+    /// Bytes stored per item: one per sub-space, whatever the code width.
+    public var bytesPerItem: Int { store.layout.bytesPerItem }
+    public var memoryBytes: Int { store.memoryBytes + quantizer.codebooks.count * 4 }
 
-    public mutating func add(_ batch: Matrix, ids newIds: [Int64]? = nil) throws(IndexError) {
-        try validate(batch)
-        let resolved = try resolveIds(newIds, count: batch.rows)
-        let encoded: [UInt8]
-        do { encoded = try quantizer.encode(batch) } catch { throw .quantizer(error) }
-        codes.append(contentsOf: encoded)
-        ids.append(contentsOf: resolved)
+    public mutating func add(_ items: FeatureBatch, ids newIds: [Int64]?) throws(IndexError) {
+        try validate(items.vectors)
+        let resolved = try resolveIds(newIds, count: items.count)
+        let codes: [UInt8]
+        do { codes = try quantizer.encode(items.vectors) } catch { throw .quantizer(error) }
+        try store.append(codes: codes, ids: resolved)
     }
 
-    public func search(_ queries: Matrix, k: Int, threads: Int? = nil) throws(IndexError) -> SearchResults {
-        try validate(queries)
-        guard k >= 1 else { throw .invalidK(k) }
-        return ADCSearch.run(codes: codes, ids: ids, subspaces: quantizer.subspaces, codewords: quantizer.codewords,
-                             queryCount: queries.rows, k: k, threads: Concurrency.resolve(threads: threads)) { r in
-            try! quantizer.lookupTables(queries.slicing(rows: r), metric: metric)
-        }
+    public func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(IndexError) -> SearchResults {
+        try validate(queries.vectors)
+        return try CodeSearcher(source: QuantizerTables(quantizer: quantizer, metric: metric))
+            .search(queries.vectors, in: store, parameters: parameters)
     }
 }

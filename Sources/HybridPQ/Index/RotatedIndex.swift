@@ -1,39 +1,37 @@
-/// An index over rotated vectors: every vector added and every query is multiplied by an
-/// orthogonal `rotation` first (OPQ's), then handed to `base`. Inner products and distances are
-/// unchanged by a rotation, so scores mean what they mean for the base index.
+/// An index over rotated vectors: every item added and every query is rotated first (OPQ's
+/// `Rotation`), then handed to `base`. Inner products and distances are unchanged by a
+/// rotation, so scores mean what they mean for the base index.
 public struct RotatedIndex<Base: VectorIndex>: VectorIndex {
-    /// D × D orthogonal matrix; vectors are stored as `x · rotation`.
-    public let rotation: Matrix
+    /// The rotation applied to items and queries.
+    public let transform: Rotation
     /// The index of rotated vectors.
     public internal(set) var base: Base
 
-    /// Wraps `base` (empty or not) behind `rotation`.
+    /// Wraps `base` (empty or not) behind `rotation` (checked to be an orthogonal D × D matrix).
     public init(rotation: Matrix, base: Base) throws(IndexError) {
         guard rotation.rows == base.dimension, rotation.columns == base.dimension else {
             throw .dimensionMismatch(expected: base.dimension, found: rotation.rows)
         }
-        self.rotation = rotation
+        do { transform = try Rotation(rotation) } catch { throw .quantizer(error) }
         self.base = base
     }
 
+    /// The rotation's D × D matrix.
+    public var rotation: Matrix { transform.matrix }
     public var dimension: Int { base.dimension }
     public var count: Int { base.count }
     public var metric: Metric { base.metric }
     public var bytesPerItem: Int { base.bytesPerItem }
-    public var memoryBytes: Int { base.memoryBytes + rotation.values.count * 4 }
+    public var memoryBytes: Int { base.memoryBytes + transform.memoryBytes }
 
-    /// `x · rotation`, after checking the shape and that values are finite.
-    public func rotate(_ x: Matrix) throws(IndexError) -> Matrix {
-        try validate(x)
-        return x.multiplied(rotation)
+    public mutating func add(_ items: FeatureBatch, ids: [Int64]?) throws(IndexError) {
+        try validate(items.vectors)
+        try base.add(FeatureBatch(transform.apply(items.vectors)), ids: ids)
     }
 
-    public mutating func add(_ vectors: Matrix, ids: [Int64]?) throws(IndexError) {
-        try base.add(rotate(vectors), ids: ids)
-    }
-
-    public func search(_ queries: Matrix, k: Int, threads: Int?) throws(IndexError) -> SearchResults {
-        try base.search(rotate(queries), k: k, threads: threads)
+    public func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(IndexError) -> SearchResults {
+        try validate(queries.vectors)
+        return try base.search(FeatureBatch(transform.apply(queries.vectors)), parameters: parameters)
     }
 }
 
@@ -53,11 +51,5 @@ extension RotatedIndex where Base == PQ4Index {
     /// An empty OPQ fast-scan index from a trained 4-bit `OPQ`.
     public init(opq: OPQ, metric: Metric = .l2) throws(IndexError) {
         try self.init(rotation: opq.rotation, base: PQ4Index(quantizer: opq.quantizer, metric: metric))
-    }
-
-    /// Fast-scan search with explicit re-ranking depth and kernel (see `PQ4Index`).
-    public func search(_ queries: Matrix, k: Int, threads: Int? = nil, rerank: Int?,
-                       kernel: FastScanKernel) throws(IndexError) -> SearchResults {
-        try base.search(rotate(queries), k: k, threads: threads, rerank: rerank, kernel: kernel)
     }
 }

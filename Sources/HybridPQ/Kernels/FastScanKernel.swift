@@ -25,8 +25,11 @@ public enum FastScanKernel: String, Sendable, CaseIterable {
         return k
     }()
 
-    /// The fastest kernel available — the one searches use unless told otherwise.
-    public static let best: FastScanKernel = available.last!
+    /// The fastest kernel available on this processor — the one searches use unless told
+    /// otherwise. Chosen by `calibrate()` on first use (a few milliseconds, once per process):
+    /// the widest instruction set is not always the fastest (on AMD Zen 4 the AVX-512 kernel
+    /// ran slower than the AVX2 one, docs/FAST_SCAN.md), so each available kernel is timed.
+    public static let best: FastScanKernel = calibrate().choice
 
     /// Whether this processor can run the kernel.
     public var isAvailable: Bool { Self.available.contains(self) }
@@ -44,17 +47,18 @@ public enum FastScanKernel: String, Sendable, CaseIterable {
     }
 
     /// `scan` for two queries over the same codes: outputs are exactly those of two `scan`
-    /// calls. On AVX2 one pass serves both (each code register is loaded and split once); the
-    /// other kernels run two passes.
+    /// calls. The SIMD kernels serve both in one pass (each code register is loaded and split
+    /// once); the portable one runs two passes.
     public func scanPair(codes: UnsafePointer<UInt8>, blocks: Int, paddedSubspaces: Int,
                          queries: (FastScanQuery, FastScanQuery)) {
-        if self == .avx2 {
-            precondition(paddedSubspaces % 2 == 0, "fast scan works on pairs of sub-spaces")
-            hpq_fast_scan_avx2_pair(codes, blocks, paddedSubspaces, queries.0.c, queries.1.c)
-            return
+        precondition(paddedSubspaces % 2 == 0, "fast scan works on pairs of sub-spaces")
+        switch self {
+        case .portable:
+            scan(codes: codes, blocks: blocks, paddedSubspaces: paddedSubspaces, query: queries.0)
+            scan(codes: codes, blocks: blocks, paddedSubspaces: paddedSubspaces, query: queries.1)
+        case .avx2: hpq_fast_scan_avx2_pair(codes, blocks, paddedSubspaces, queries.0.c, queries.1.c)
+        case .avx512: hpq_fast_scan_avx512_pair(codes, blocks, paddedSubspaces, queries.0.c, queries.1.c)
         }
-        scan(codes: codes, blocks: blocks, paddedSubspaces: paddedSubspaces, query: queries.0)
-        scan(codes: codes, blocks: blocks, paddedSubspaces: paddedSubspaces, query: queries.1)
     }
 
     /// The definition, written for clarity: item by item, sub-space by sub-space, never

@@ -133,6 +133,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case missingInput(String)
     /// The model has no quantizers yet.
     case notQuantized
+    /// A level's quantizer or rotation failed (its error).
+    case quantizer(QuantizerError)
 
     public var description: String {
         switch self {
@@ -140,6 +142,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
         case let .shapeMismatch(i, e, f): return "\(i): expected \(e), found \(f)"
         case let .missingInput(s): return "missing input: \(s)"
         case .notQuantized: return "the model has no fitted quantizers (train it with pqtrain)"
+        case let .quantizer(e): return "level quantizer: \(e)"
         }
     }
 }

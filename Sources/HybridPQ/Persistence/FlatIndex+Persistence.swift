@@ -2,7 +2,7 @@ extension FlatIndex {
     /// Saves the index to `path` atomically (kind `flat`: sections META, VECS, NORM, IDS).
     public func save(to path: String) throws(IndexFileError) {
         let meta = Metadata([("dimension", "\(dimension)"), ("metric", metric.rawValue), ("count", "\(count)")])
-        try IndexFile.write(kind: "flat", sections: [
+        try IndexFile.write(kind: .flat, sections: [
             .bytes("META", meta.encoded), .floats("VECS", vectors), .floats("NORM", squaredNorms), .int64s("IDS", ids),
         ], to: path)
     }
@@ -14,7 +14,7 @@ extension FlatIndex {
     }
 
     init(_ file: IndexFile.Contents) throws(IndexFileError) {
-        guard file.kind == "flat" else { throw .wrongKind(path: file.path, expected: "flat", found: file.kind) }
+        guard file.kind == .flat else { throw .wrongKind(path: file.path, expected: "flat", found: file.kind.name) }
         let meta = try file.metadata()
         let d = try meta.int("dimension", in: 1...(1 << 24))
         let n = try meta.int("count")

@@ -6,14 +6,14 @@
 extension HybridModel {
     /// Saves the model to `path` atomically.
     public func save(to path: String) throws(IndexFileError) {
-        try IndexFile.write(kind: "hcq-model", sections: sections(), to: path)
+        try IndexFile.write(kind: .hcqModel, sections: sections(), to: path)
     }
 
     /// Loads a model saved by `save(to:)` (or the model inside an `hcq` index or checkpoint).
     public static func load(from path: String) throws(IndexFileError) -> HybridModel {
         let file = try IndexFile.read(path)
-        guard ["hcq-model", "hcq", "hcq-checkpoint"].contains(file.kind) else {
-            throw .wrongKind(path: path, expected: "hcq-model", found: file.kind)
+        guard [.hcqModel, .hcq, .hcqCheckpoint].contains(file.kind) else {
+            throw .wrongKind(path: path, expected: "hcq-model", found: file.kind.name)
         }
         return try HybridModel(file)
     }
@@ -62,7 +62,7 @@ extension HybridModel {
         // Files written before 4-bit models existed have no `model.bits`: 8-bit codes.
         let bits = meta.values["model.bits"] == nil ? 8 : try meta.int("model.bits", in: 4...8)
         let c = Configuration(inputDimension: din, levels: levels, ghosts: ghosts, subspaces: m, mode: mode, bitsPerCode: bits)
-        do { try c.validate() } catch { throw .inconsistent(path: file.path, reason: "\(error)") }
+        do { try c.validate() } catch { throw .invalidModel(path: file.path, error) }
         let weightText = try meta.string("model.level_weights")
         let weights = weightText.split(separator: ",").compactMap { Float($0) }
         guard weights.count == c.levelCount else {
@@ -94,22 +94,22 @@ extension HybridModel {
                 var rotation: Matrix?
                 if mode == .joint {
                     rotation = Matrix(rows: d, columns: d, values: try file.floats(format2("RT", l), count: d * d).array)
-                    guard Orthogonal.orthogonalityError(rotation!) < 1e-3 else {
-                        throw .inconsistent(path: file.path, reason: "\(format2("RT", l)) is not orthogonal")
-                    }
+                }
+                let pq: ProductQuantizer
+                do { pq = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: bits, codebooks: books) } catch {
+                    throw .invalidQuantizer(path: file.path, error)
                 }
                 do {
-                    let pq = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: bits, codebooks: books)
                     quantizers.append(try LevelQuantizer(rotation: rotation, quantizer: pq, metric: mode == .joint ? .l2 : .innerProduct))
                 } catch {
-                    throw .inconsistent(path: file.path, reason: "level \(l): \(error)")
+                    throw .invalidModel(path: file.path, error)
                 }
             }
         }
         do {
             try self.init(configuration: c, parameters: p, quantizedQueryParameters: qp, quantizers: quantizers, levelWeights: weights)
         } catch {
-            throw .inconsistent(path: file.path, reason: "\(error)")
+            throw .invalidModel(path: file.path, error)
         }
         for (k, v) in meta.values where k.hasPrefix("info.") { info[String(k.dropFirst(5))] = v }
     }
@@ -120,7 +120,7 @@ func format2(_ prefix: String, _ n: Int) -> String { prefix + (n < 10 ? "0\(n)" 
 
 extension HybridIndex {
     /// Saves the index to `path` atomically (kind `hcq`: the model's sections, META keys
-    /// `index.levels` and `index.count`, CODE and IDS).
+    /// `index.levels`, `index.count` and `index.layout`, CODE and IDS).
     public func save(to path: String) throws(IndexFileError) {
         var s = model.sections()
         guard case let .bytes(meta) = s[0].payload, let text = String(validating: meta, as: UTF8.self) else {
@@ -129,40 +129,52 @@ extension HybridIndex {
         var md = Metadata(path: path, text: text)
         md.values["index.levels"] = levels.map(String.init).joined(separator: ",")
         md.values["index.count"] = "\(count)"
-        md.values["index.layout"] = fastScan == nil ? "rows" : "blocks32"
+        md.values["index.layout"] = store.layout.fileName
         s[0] = .bytes("META", md.encoded)
-        try IndexFile.write(kind: "hcq", sections: s + [.uint8s("CODE", fastScan?.codes ?? codes), .int64s("IDS", fastScan?.ids ?? ids)],
-                            to: path)
+        let run = store.onlyRun
+        try IndexFile.write(kind: .hcq, sections: s + [.uint8s("CODE", run.codes), .int64s("IDS", run.ids)], to: path)
     }
 
     /// Loads an `hcq` index; with `mapping`, codes and ids stay in a read-only mapping.
     public static func load(from path: String, mapping: Bool = false) throws(IndexFileError) -> HybridIndex {
-        let file = try IndexFile.read(path, mapping: mapping)
-        guard file.kind == "hcq" else { throw .wrongKind(path: path, expected: "hcq", found: file.kind) }
+        try HybridIndex(IndexFile.read(path, mapping: mapping))
+    }
+
+    init(_ file: IndexFile.Contents) throws(IndexFileError) {
+        let path = file.path
+        guard file.kind == .hcq else { throw .wrongKind(path: path, expected: "hcq", found: file.kind.name) }
         let model = try HybridModel(file)
         let meta = try file.metadata()
-        let n = try meta.int("index.count")
+        let n = try meta.int("index.count", in: 0...CandidateReservoir.positionLimit)
         let levelText = try meta.string("index.levels")
-        let coarseOnly = levelText == "0"
-        var index: HybridIndex
-        do { index = try HybridIndex(model: model, coarseOnly: coarseOnly) } catch {
-            throw .inconsistent(path: path, reason: "\(error)")
+        do { self = try HybridIndex(model: model, coarseOnly: levelText == "0") } catch {
+            throw .invalidIndex(path: path, error)
         }
-        guard index.levels.map(String.init).joined(separator: ",") == levelText else {
+        guard levels.map(String.init).joined(separator: ",") == levelText else {
             throw .inconsistent(path: path, reason: "META 'index.levels' = '\(levelText)' is neither 0 nor every level")
         }
         let layout = try meta.string("index.layout")
-        guard layout == (index.fastScan == nil ? "rows" : "blocks32") else {
+        guard layout == store.layout.fileName else {
             throw .inconsistent(path: path, reason: "META 'index.layout' = '\(layout)' does not fit \(model.configuration.bitsPerCode)-bit codes")
         }
-        if var fs = index.fastScan {
-            fs.codes = try file.uint8s("CODE", count: fs.layout.blocks(for: n) * fs.layout.blockBytes)
-            fs.ids = try file.int64s("IDS", count: n)
-            index.fastScan = fs
-            return index
+        store = try file.store(layout: store.layout, count: n)
+    }
+}
+
+extension CodeLayout {
+    /// The layout's name in index files (META `layout` / `index.layout`).
+    var fileName: String {
+        switch self {
+        case .rows: return "rows"
+        case .fastScan: return "blocks32"
         }
-        index.codes = try file.uint8s("CODE", count: n * index.bytesPerItem)
-        index.ids = try file.int64s("IDS", count: n)
-        return index
+    }
+}
+
+extension IndexFile.Contents {
+    /// The CODE and IDS sections as a one-run store of `count` items in `layout`.
+    func store(layout: CodeLayout, count n: Int) throws(IndexFileError) -> CodeStore {
+        let run = CodeRun(codes: try uint8s("CODE", count: layout.bytes(forItems: n)), ids: try int64s("IDS", count: n))
+        do { return try CodeStore(layout: layout, runs: [run]) } catch { throw .invalidIndex(path: path, error) }
     }
 }

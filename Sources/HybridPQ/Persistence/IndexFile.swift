@@ -58,10 +58,7 @@ public enum IndexFile {
     }
 
     /// Writes `sections` under `kind` to `path` atomically.
-    public static func write(kind: String, sections: [Section], to path: String) throws(IndexFileError) {
-        guard let kindCode = IndexKindCode(name: kind) else {
-            throw .inconsistent(path: path, reason: "unknown index kind \(kind)")
-        }
+    public static func write(kind kindCode: IndexKind, sections: [Section], to path: String) throws(IndexFileError) {
         let tableBytes = sections.count * entrySize + 4
         var offset = align(headerSize + tableBytes)
         var fileSize = offset
@@ -105,8 +102,8 @@ public enum IndexFile {
     public struct Contents: Sendable {
         /// Path it was read from.
         public var path: String
-        /// Index kind name.
-        public var kind: String
+        /// The kind of index or model the file holds.
+        public var kind: IndexKind
         /// Sections by tag.
         public var sections: [String: Section]
 
@@ -195,8 +192,8 @@ public enum IndexFile {
         guard size == declaredSize else {
             throw .inconsistent(path: path, reason: "file has \(size) bytes, header declares \(declaredSize)")
         }
-        guard let kind = IndexKindCode(rawValue: kindRaw) else {
-            throw .wrongKind(path: path, expected: IndexKindCode.allCases.map(\.name).joined(separator: "|"), found: "code \(kindRaw)")
+        guard let kind = IndexKind(rawValue: kindRaw) else {
+            throw .wrongKind(path: path, expected: IndexKind.allCases.map(\.name).joined(separator: "|"), found: "code \(kindRaw)")
         }
         let tableEnd = headerSize + count * entrySize + 4
         guard count <= 1024, tableEnd <= size else {
@@ -254,7 +251,7 @@ public enum IndexFile {
             end = hi
         }
         guard end == size else { throw .inconsistent(path: path, reason: "\(size - end) bytes after the last section") }
-        return Contents(path: path, kind: kind.name, sections: sections)
+        return Contents(path: path, kind: kind, sections: sections)
     }
 
     static func array<T: BitwiseCopyable & Sendable>(_ file: MappedFile, _ region: UnsafeRawBufferPointer, _ offset: Int,
@@ -278,11 +275,13 @@ public enum IndexFile {
     static func u64(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt64 { UInt64(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
 }
 
-/// Numeric codes of index kinds in the header. Append only: codes are part of the format.
-enum IndexKindCode: UInt32, CaseIterable {
+/// What an index file holds, as written in its header (the raw values are the format's codes:
+/// append only). `AnyIndex.load` opens any index kind by it.
+public enum IndexKind: UInt32, CaseIterable, Sendable, CustomStringConvertible {
     case flat = 1, pq = 2, pq4 = 3, opq = 4, opq4 = 5, hcqModel = 6, hcq = 7, hcqCheckpoint = 8
 
-    var name: String {
+    /// The kind's name in documents and messages.
+    public var name: String {
         switch self {
         case .flat: return "flat"
         case .pq: return "pq"
@@ -295,10 +294,16 @@ enum IndexKindCode: UInt32, CaseIterable {
         }
     }
 
-    init?(name: String) {
+    /// The kind named `name`, if any.
+    public init?(name: String) {
         guard let c = Self.allCases.first(where: { $0.name == name }) else { return nil }
         self = c
     }
+
+    public var description: String { name }
+
+    /// Whether the file is a searchable index (not a model or a training checkpoint).
+    public var isIndex: Bool { self != .hcqModel && self != .hcqCheckpoint }
 }
 
 /// `key=value` metadata lines of the `META` section.

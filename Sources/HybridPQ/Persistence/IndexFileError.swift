@@ -17,6 +17,12 @@ public enum IndexFileError: Error, Equatable, CustomStringConvertible {
     case wrongKind(path: String, expected: String, found: String)
     /// Sections or metadata disagree with each other (sizes, shapes, values).
     case inconsistent(path: String, reason: String)
+    /// The stored quantizer or rotation is invalid (its own error).
+    case invalidQuantizer(path: String, QuantizerError)
+    /// The stored model is invalid (its own error).
+    case invalidModel(path: String, ModelError)
+    /// The stored parts do not form a valid index (its own error).
+    case invalidIndex(path: String, IndexError)
 
     public var description: String {
         switch self {
@@ -30,6 +36,9 @@ public enum IndexFileError: Error, Equatable, CustomStringConvertible {
         case let .missingSection(p, s): return "\(p): missing section \(s)"
         case let .wrongKind(p, e, f): return "\(p): index kind is \(f), expected \(e)"
         case let .inconsistent(p, r): return "\(p): inconsistent index file: \(r)"
+        case let .invalidQuantizer(p, e): return "\(p): invalid quantizer: \(e)"
+        case let .invalidModel(p, e): return "\(p): invalid model: \(e)"
+        case let .invalidIndex(p, e): return "\(p): invalid index: \(e)"
         }
     }
 }

@@ -11,7 +11,7 @@ extension ProductQuantizer {
         let bits = try meta.int("bits", in: allowedBits)
         let books = try file.floats("CDBK", count: d * (1 << bits)).array
         do { try self.init(dimension: d, subspaces: m, bitsPerCode: bits, codebooks: books) } catch {
-            throw .inconsistent(path: file.path, reason: "\(error)")
+            throw .invalidQuantizer(path: file.path, error)
         }
     }
 }

@@ -2,38 +2,42 @@ extension RotatedIndex where Base == PQIndex {
     /// Saves the index to `path` atomically (kind `opq`: the `pq` sections plus ROTN, the
     /// D × D rotation, row-major float32).
     public func save(to path: String) throws(IndexFileError) {
-        try IndexFile.write(kind: "opq", sections: base.sections() + [.floats("ROTN", StoredArray(rotation.values))], to: path)
+        try IndexFile.write(kind: .opq, sections: base.sections() + [.floats("ROTN", StoredArray(rotation.values))], to: path)
     }
 
     /// Loads an `opq` index saved by `save(to:)`.
     public static func load(from path: String, mapping: Bool = false) throws(IndexFileError) -> OPQIndex {
-        let file = try IndexFile.read(path, mapping: mapping)
-        let base = try PQIndex(file, kind: "opq")
-        return try OPQIndex(rotation: file.rotation(base.dimension), base: base, path: path)
+        try OPQIndex(IndexFile.read(path, mapping: mapping))
+    }
+
+    init(_ file: IndexFile.Contents) throws(IndexFileError) {
+        let base = try PQIndex(file, kind: .opq)
+        try self.init(rotation: file.rotation(base.dimension), base: base, path: file.path)
     }
 }
 
 extension RotatedIndex where Base == PQ4Index {
     /// Saves the index to `path` atomically (kind `opq4`: the `pq4` sections plus ROTN).
     public func save(to path: String) throws(IndexFileError) {
-        try IndexFile.write(kind: "opq4", sections: base.sections() + [.floats("ROTN", StoredArray(rotation.values))], to: path)
+        try IndexFile.write(kind: .opq4, sections: base.sections() + [.floats("ROTN", StoredArray(rotation.values))], to: path)
     }
 
     /// Loads an `opq4` index saved by `save(to:)`.
     public static func load(from path: String, mapping: Bool = false) throws(IndexFileError) -> OPQ4Index {
-        let file = try IndexFile.read(path, mapping: mapping)
-        let base = try PQ4Index(file, kind: "opq4")
-        return try OPQ4Index(rotation: file.rotation(base.dimension), base: base, path: path)
+        try OPQ4Index(IndexFile.read(path, mapping: mapping))
+    }
+
+    init(_ file: IndexFile.Contents) throws(IndexFileError) {
+        let base = try PQ4Index(file, kind: .opq4)
+        try self.init(rotation: file.rotation(base.dimension), base: base, path: file.path)
     }
 }
 
 extension RotatedIndex {
     init(rotation: Matrix, base: Base, path: String) throws(IndexFileError) {
-        guard Orthogonal.orthogonalityError(rotation) < 1e-3 else {
-            throw .inconsistent(path: path, reason: "ROTN is not orthogonal")
-        }
         do { try self.init(rotation: rotation, base: base) } catch {
-            throw .inconsistent(path: path, reason: "\(error)")
+            if case let .quantizer(q) = error { throw .invalidQuantizer(path: path, q) }
+            throw .invalidIndex(path: path, error)
         }
     }
 }

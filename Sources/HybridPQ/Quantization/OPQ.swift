@@ -9,18 +9,20 @@
 /// 4 PQ iterations, 40 for the first round) except `iterations` = 20: on debian-desc the
 /// reconstruction error stops improving after ~15 rounds.
 public struct OPQ: Sendable, Equatable {
-    /// The rotation, D × D orthogonal; vectors are encoded as `x · rotation`.
-    public var rotation: Matrix
+    /// The rotation; vectors are encoded as `x · rotation`.
+    public var transform: Rotation
     /// The product quantizer of rotated vectors.
     public var quantizer: ProductQuantizer
+
+    /// The rotation's D × D matrix.
+    public var rotation: Matrix { transform.matrix }
 
     /// A rotation and quantizer from their parts (e.g. loaded from a file).
     public init(rotation: Matrix, quantizer: ProductQuantizer) throws(QuantizerError) {
         guard rotation.rows == quantizer.dimension, rotation.columns == quantizer.dimension else {
             throw .invalidRotation("rotation is \(rotation.rows)×\(rotation.columns), quantizer dimension \(quantizer.dimension)")
         }
-        guard Orthogonal.orthogonalityError(rotation) < 1e-3 else { throw .invalidRotation("not orthogonal (RᵀR ≠ I)") }
-        self.rotation = rotation
+        transform = try Rotation(rotation)
         self.quantizer = quantizer
     }
 
@@ -65,8 +67,8 @@ public struct OPQ: Sendable, Equatable {
 
     /// Rotates rows: `x · rotation`.
     public func rotate(_ x: Matrix) throws(QuantizerError) -> Matrix {
-        guard x.columns == rotation.rows else { throw .dimensionMismatch(expected: rotation.rows, found: x.columns) }
-        return x.multiplied(rotation)
+        guard x.columns == transform.dimension else { throw .dimensionMismatch(expected: transform.dimension, found: x.columns) }
+        return transform.apply(x)
     }
 
     /// Mean squared reconstruction error in the original space (rotation preserves norms).

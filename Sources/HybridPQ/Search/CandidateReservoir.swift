@@ -10,6 +10,10 @@
 public struct CandidateReservoir: SearchCollector {
     /// Pairs to keep.
     public let k: Int
+    /// Asked about each position that reaches the floor; `nil`: every position may enter.
+    public let accept: AcceptHook?
+    /// Positions must be below this (they are packed into 32 bits).
+    public static let positionLimit = Int(UInt32.max)
     /// Packed pairs: `sum << 32 | (UInt32.max − position)`, so a larger key is a better pair.
     private var keys: [UInt64]
     /// Pairs in `keys` (at most `2k`).
@@ -19,17 +23,19 @@ public struct CandidateReservoir: SearchCollector {
     /// increase along a scan).
     public private(set) var floor: UInt16 = 0
 
-    /// An empty reservoir keeping `k` ≥ 1 pairs.
-    public init(k: Int) {
+    /// An empty reservoir keeping `k` ≥ 1 pairs, with an optional acceptance test on positions.
+    public init(k: Int, accept: AcceptHook? = nil) {
         precondition(k >= 1, "k must be positive")
         self.k = k
+        self.accept = accept
         keys = [UInt64](repeating: 0, count: 2 * k)
     }
 
-    /// Appends a pair (`position` < 2³²). Pairs with `sum < floor` cannot enter; offering them
-    /// is allowed but wastes time.
+    /// Appends a pair (`position` < `positionLimit`, checked by the stores that hand positions
+    /// out). Pairs with `sum < floor` cannot enter; offering them is allowed but wastes time.
     @inline(__always)
     public mutating func add(sum: UInt16, position: Int) {
+        if let accept, !accept.accepts(Int64(position)) { return }
         keys[count] = UInt64(sum) << 32 | UInt64(UInt32.max - UInt32(position))
         count += 1
         if count == keys.count { select() }
@@ -82,10 +88,7 @@ public struct CandidateReservoir: SearchCollector {
 }
 
 /// What `ParallelSearch` collects per query: `TopK`, or `CandidateReservoir` for fast scans.
-protocol SearchCollector: Sendable {
-    init(k: Int)
+public protocol SearchCollector: Sendable {
     /// Adds another collector's pairs (a database range scanned by another core).
     mutating func merge(_ other: Self)
 }
-
-extension TopK: SearchCollector {}

@@ -3,19 +3,23 @@
 /// database was split across threads. NaN scores are never kept.
 ///
 /// A binary heap with the *worst* kept pair at the root; `threshold` lets a scan skip the heap
-/// for the vast majority of candidates that cannot enter.
-public struct TopK: Sendable {
+/// for the vast majority of candidates that cannot enter. An optional `accept` hook (an id
+/// filter) is asked, after the threshold test, whether a pair may enter at all.
+public struct TopK: SearchCollector {
     /// Capacity.
     public let k: Int
+    /// Asked about each id that beats the threshold; `nil`: every id may enter.
+    public let accept: AcceptHook?
     var scores: [Float]
     var ids: [Int64]
     /// Pairs currently kept.
     public private(set) var count: Int = 0
 
-    /// An empty collector of capacity `k` (≥ 0).
-    public init(k: Int) {
+    /// An empty collector of capacity `k` (≥ 0), with an optional acceptance test on ids.
+    public init(k: Int, accept: AcceptHook? = nil) {
         precondition(k >= 0, "k must be non-negative")
         self.k = k
+        self.accept = accept
         scores = [Float](repeating: 0, count: k)
         ids = [Int64](repeating: 0, count: k)
     }
@@ -31,6 +35,7 @@ public struct TopK: Sendable {
     public mutating func offer(score: Float, id: Int64) {
         guard k > 0, !score.isNaN else { return }
         if count < k {
+            if let accept, !accept.accepts(id) { return }
             count += 1
             let n = count
             scores.withUnsafeMutableBufferPointer { sc in
@@ -48,6 +53,7 @@ public struct TopK: Sendable {
             return
         }
         guard Self.worse(scores[0], ids[0], score, id) else { return }
+        if let accept, !accept.accepts(id) { return }
         let k = self.k
         scores.withUnsafeMutableBufferPointer { sc in
             ids.withUnsafeMutableBufferPointer { id_ in
@@ -78,7 +84,8 @@ public struct TopK: Sendable {
         }
     }
 
-    /// Merges another collector's pairs into this one.
+    /// Merges another collector's pairs into this one (another core's database range; its
+    /// pairs passed the same hook, which is asked again — merges are rare).
     public mutating func merge(_ other: TopK) {
         for i in 0..<other.count { offer(score: other.scores[i], id: other.ids[i]) }
     }

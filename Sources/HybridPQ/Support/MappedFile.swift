@@ -95,9 +95,15 @@ public struct StoredArray<Element: BitwiseCopyable & Sendable>: Sendable {
 
     /// Appends `values`, copying a mapped array into memory first.
     public mutating func append(contentsOf values: [Element]) {
+        modify { $0.append(contentsOf: values) }
+    }
+
+    /// Edits the elements in place as an array, copying a mapped array into memory first (an
+    /// owned array is not copied: the storage gives up its reference during the edit).
+    public mutating func modify(_ body: (inout [Element]) -> Void) {
         var a = array
         storage = .owned([])
-        a.append(contentsOf: values)
+        body(&a)
         storage = .owned(a)
     }
 }

@@ -19,14 +19,14 @@ extension Trainer {
             sections.append(.floats(String(format: "A%03d", i), StoredArray(a.values)))
             sections.append(.floats(String(format: "B%03d", i), StoredArray(b.values)))
         }
-        try IndexFile.write(kind: "hcq-checkpoint", sections: sections, to: checkpointPath)
+        try IndexFile.write(kind: .hcqCheckpoint, sections: sections, to: checkpointPath)
     }
 
     func loadCheckpoint() throws {
         guard let path = checkpointPath else { throw TrainingError.missingInput("a checkpoint path to resume from") }
         guard FileManager.default.fileExists(atPath: path) else { throw TrainingError.missingInput("\(path): no checkpoint to resume from") }
         let file = try IndexFile.read(path)
-        guard file.kind == "hcq-checkpoint" else { throw IndexFileError.wrongKind(path: path, expected: "hcq-checkpoint", found: file.kind) }
+        guard file.kind == .hcqCheckpoint else { throw IndexFileError.wrongKind(path: path, expected: "hcq-checkpoint", found: file.kind.name) }
         let saved = try HybridModel(file)
         func field(_ k: String) throws -> String {
             guard let v = saved.info[k] else { throw IndexFileError.inconsistent(path: path, reason: "META lacks 'info.\(k)'") }

@@ -18,8 +18,8 @@ struct PQ4IndexTests {
     static func reference(_ index: PQ4Index, _ q: Matrix, k: Int, rerank: Int) throws -> [[Int64]] {
         let tables = try index.quantizer.lookupTables(q, metric: index.metric)
         let m = index.quantizer.subspaces
-        let codes = index.codes.array
-        let ids = index.ids.array
+        let codes = index.store.onlyRun.codes.array
+        let ids = index.store.onlyRun.ids.array
         return try (0..<q.rows).map { qi in
             let t = Array(tables.table(qi))
             let quantized = t.withUnsafeBufferPointer {
@@ -45,7 +45,7 @@ struct PQ4IndexTests {
         for rerank in [10, 50] {
             let expected = try Self.reference(index, q, k: 10, rerank: rerank)
             for kernel in FastScanKernel.available {
-                let r = try index.search(q, k: 10, threads: 2, rerank: rerank, kernel: kernel)
+                let r = try index.search(q, parameters: SearchParameters(k: 10, threads: 2, rerank: rerank, kernel: kernel))
                 for qi in 0..<7 { #expect(Array(r.ids(ofQuery: qi).prefix(min(10, n))) == expected[qi], "\(kernel)") }
             }
         }
@@ -64,8 +64,8 @@ struct PQ4IndexTests {
     func rerankRecovers() throws {
         let index = try Self.index(m: 12, n: 3000, metric: .innerProduct)
         let q = TestData.gaussian(rows: 20, columns: 24, seed: 55)
-        let all = try index.search(q, k: 1, threads: 1, rerank: 3000, kernel: .portable)   // exhaustive exact
-        let some = try index.search(q, k: 1, threads: 1, rerank: 64, kernel: .best)
+        let all = try index.search(q, parameters: SearchParameters(k: 1, rerank: 3000, kernel: .portable))   // exhaustive exact
+        let some = try index.search(q, parameters: SearchParameters(k: 1, rerank: 64, kernel: .best))
         #expect(some == all)
     }
 

@@ -9,7 +9,7 @@ struct PQIndexTests {
     /// top-k by sorting those scores.
     static func reference(_ index: PQIndex, _ queries: Matrix, ids: [Int64], k: Int) throws -> [[Int64]] {
         let tables = try index.quantizer.lookupTables(queries, metric: index.metric)
-        let codes = index.codes.array
+        let codes = index.store.onlyRun.codes.array
         return (0..<queries.rows).map { q in
             let t = Array(tables.table(q))
             let m = index.quantizer.subspaces
@@ -57,7 +57,7 @@ struct PQIndexTests {
         var index = PQIndex(quantizer: pq, metric: .innerProduct)
         let x = TestData.gaussian(rows: 500, columns: 32, seed: 36)
         try index.add(x, ids: nil)
-        let decoded = try pq.decode(index.codes.array)
+        let decoded = try pq.decode(index.store.onlyRun.codes.array)
         let q = TestData.gaussian(rows: 4, columns: 32, seed: 37)
         let r = try index.search(q, k: 5, threads: 1)
         for qi in 0..<4 {

@@ -21,13 +21,13 @@ struct IndexFileTests {
         for mapping in [false, true] {
             let back = try PQIndex.load(from: dir + "/a.hpq", mapping: mapping)
             #expect(back.quantizer == index.quantizer && back.metric == index.metric)
-            #expect(back.codes.array == index.codes.array && back.ids.array == index.ids.array)
-            #expect(back.codes.isMapped == mapping)
+            #expect(back.store.onlyRun.codes.array == index.store.onlyRun.codes.array && back.store.onlyRun.ids.array == index.store.onlyRun.ids.array)
+            #expect(back.store.onlyRun.codes.isMapped == mapping)
             #expect(try back.search(q, k: 6, threads: 2) == expected)
             // A mapped index can still grow: it copies itself into memory first.
             var grown = back
             try grown.add(TestData.gaussian(rows: 3, columns: 16, seed: 44), ids: nil)
-            #expect(grown.count == 780 && !grown.codes.isMapped)
+            #expect(grown.count == 780 && !grown.store.onlyRun.codes.isMapped)
         }
         var flat = FlatIndex(dimension: 16, metric: .l2)
         try flat.add(TestData.gaussian(rows: 50, columns: 16, seed: 45), ids: nil)
@@ -104,7 +104,8 @@ extension IndexFileError {
     var pathForTest: String {
         switch self {
         case let .io(p, _), let .badMagic(p), let .unsupportedVersion(p, _, _), let .truncated(p, _, _, _),
-             let .checksumMismatch(p, _, _, _), let .missingSection(p, _), let .wrongKind(p, _, _), let .inconsistent(p, _):
+             let .checksumMismatch(p, _, _, _), let .missingSection(p, _), let .wrongKind(p, _, _), let .inconsistent(p, _),
+             let .invalidQuantizer(p, _), let .invalidModel(p, _), let .invalidIndex(p, _):
             return p
         }
     }

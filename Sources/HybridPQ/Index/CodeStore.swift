@@ -1,0 +1,186 @@
+/// How a code store lays out each item's codes.
+public enum CodeLayout: Sendable, Equatable {
+    /// One row of `bytesPerItem` bytes per item: 8-bit codes (or narrower ones kept one per
+    /// byte), scanned by `ADCSearch`.
+    case rows(bytesPerItem: Int)
+    /// 4-bit codes in 32-item blocks, scanned by `FastScanSearch`.
+    case fastScan(FastScanLayout)
+
+    /// Sub-codes per item.
+    public var subspaces: Int {
+        switch self {
+        case let .rows(b): return b
+        case let .fastScan(l): return l.subspaces
+        }
+    }
+
+    /// Bytes of codes a run of `count` items occupies.
+    public func bytes(forItems count: Int) -> Int {
+        switch self {
+        case let .rows(b): return count * b
+        case let .fastScan(l): return l.blocks(for: count) * l.blockBytes
+        }
+    }
+
+    /// Code bytes stored per item (a fast-scan block's bytes over its 32 items).
+    public var bytesPerItem: Int {
+        switch self {
+        case let .rows(b): return b
+        case let .fastScan(l): return l.paddedSubspaces / 2
+        }
+    }
+}
+
+/// A run of items: their codes in the store's layout and their ids.
+public struct CodeRun: Sendable {
+    /// Codes of `count` items in the store's layout.
+    public internal(set) var codes: StoredArray<UInt8>
+    /// External id of each item.
+    public internal(set) var ids: StoredArray<Int64>
+    /// Items in the run.
+    public var count: Int { ids.count }
+
+    /// A run over existing codes and ids (sizes checked by the store).
+    public init(codes: StoredArray<UInt8> = StoredArray(), ids: StoredArray<Int64> = StoredArray()) {
+        self.codes = codes
+        self.ids = ids
+    }
+}
+
+/// The codes of an index as a list of runs, like FAISS's `InvertedLists`: today's flat indexes
+/// hold one run; partitioned (IVF) indexes hold one per list and live indexes one per segment.
+/// Scan strategies walk the runs; a *position* numbers every item across the runs in order
+/// (run offsets + row), which is how first-stage collectors name candidates.
+public struct CodeStore: Sendable {
+    /// The layout of every run.
+    public let layout: CodeLayout
+    /// The runs, in position order.
+    public private(set) var runs: [CodeRun]
+    /// First position of each run, and the total count at the end.
+    public private(set) var offsets: [Int]
+
+    /// An empty store with one empty run.
+    public init(layout: CodeLayout) {
+        self.layout = layout
+        runs = [CodeRun()]
+        offsets = [0, 0]
+    }
+
+    /// A store over existing runs, checking each run's code size against its item count.
+    public init(layout: CodeLayout, runs: [CodeRun]) throws(IndexError) {
+        self.layout = layout
+        self.runs = runs.isEmpty ? [CodeRun()] : runs
+        offsets = [0]
+        for r in self.runs {
+            guard r.codes.count == layout.bytes(forItems: r.count) else {
+                throw .inconsistentStore(reason: "a run of \(r.count) items holds \(r.codes.count) code bytes, expected \(layout.bytes(forItems: r.count))")
+            }
+            offsets.append(offsets.last! + r.count)
+        }
+        guard offsets.last! <= CandidateReservoir.positionLimit else {
+            throw .tooManyItems(count: offsets.last!, limit: CandidateReservoir.positionLimit)
+        }
+    }
+
+    /// Items in all runs.
+    public var count: Int { offsets.last! }
+
+    /// Bytes of codes in all runs.
+    public var codeBytes: Int { runs.reduce(0) { $0 + $1.codes.count } }
+
+    /// Bytes of codes and ids in all runs.
+    public var memoryBytes: Int { codeBytes + count * MemoryLayout<Int64>.size }
+
+    /// The store as one run's codes and ids (what a flat index file holds).
+    ///
+    /// Precondition: the store has a single run (flat indexes never have more).
+    public var onlyRun: CodeRun {
+        precondition(runs.count == 1, "a flat index has one run")
+        return runs[0]
+    }
+
+    /// Appends items to the last run: `codes` holds `ids.count × subspaces` sub-codes, one per
+    /// byte. A mapped run is copied into memory first (a file is never written in place).
+    public mutating func append(codes: [UInt8], ids newIds: [Int64]) throws(IndexError) {
+        let n = newIds.count, m = layout.subspaces
+        precondition(codes.count == n * m, "codes must be n × M bytes")
+        guard count + n <= CandidateReservoir.positionLimit else {
+            throw .tooManyItems(count: count + n, limit: CandidateReservoir.positionLimit)
+        }
+        let last = runs.count - 1
+        var run = runs[last]
+        runs[last] = CodeRun()   // unique reference: the appends below do not copy the codes
+        switch layout {
+        case .rows:
+            run.codes.append(contentsOf: codes)
+        case let .fastScan(l):
+            let existing = run.count
+            run.codes.modify { packed in l.append(codes: codes, count: n, to: &packed, existing: existing) }
+        }
+        run.ids.append(contentsOf: newIds)
+        runs[last] = run
+        offsets[offsets.count - 1] += n
+    }
+
+    /// The run holding `position` and the row within it.
+    @inlinable
+    public func locate(_ position: Int) -> (run: Int, row: Int) {
+        if runs.count == 1 { return (0, position) }
+        var lo = 0, hi = runs.count - 1      // last run whose offset ≤ position
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if offsets[mid] <= position { lo = mid } else { hi = mid - 1 }
+        }
+        return (lo, position - offsets[lo])
+    }
+
+    /// Calls `body` with raw views of every run (valid only inside `body`).
+    public func withRuns<R>(_ body: ([CodeRunView]) throws -> R) rethrows -> R {
+        var views: [CodeRunView] = []
+        views.reserveCapacity(runs.count)
+        return try gather(0, &views, body)
+    }
+
+    private func gather<R>(_ i: Int, _ views: inout [CodeRunView], _ body: ([CodeRunView]) throws -> R) rethrows -> R {
+        if i == runs.count { return try body(views) }
+        return try runs[i].codes.withUnsafeBufferPointer { c in
+            try runs[i].ids.withUnsafeBufferPointer { d in
+                views.append(CodeRunView(codes: c.baseAddress, ids: d.baseAddress, count: runs[i].count, offset: offsets[i]))
+                return try gather(i + 1, &views, body)
+            }
+        }
+    }
+}
+
+/// A run's codes and ids as raw pointers, for the scan loops (valid inside `CodeStore.withRuns`).
+public struct CodeRunView: @unchecked Sendable {
+    /// The run's codes (nil when empty).
+    public let codes: UnsafePointer<UInt8>?
+    /// The run's ids (nil when empty).
+    public let ids: UnsafePointer<Int64>?
+    /// Items in the run.
+    public let count: Int
+    /// Position of the run's first item.
+    public let offset: Int
+}
+
+extension Array where Element == CodeRunView {
+    /// The view and row of `position` (runs in position order).
+    @inlinable
+    func locate(_ position: Int) -> (CodeRunView, Int) {
+        if count == 1 { return (self[0], position) }
+        var lo = 0, hi = count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if self[mid].offset <= position { lo = mid } else { hi = mid - 1 }
+        }
+        return (self[lo], position - self[lo].offset)
+    }
+
+    /// The id at `position`.
+    @inlinable
+    func id(at position: Int) -> Int64 {
+        let (v, row) = locate(position)
+        return v.ids![row]
+    }
+}

@@ -1,0 +1,90 @@
+/// The one search path over codes: tables → first stage (the scan strategy the store's layout
+/// calls for, over every run) → optional re-ranking stage → results.
+///
+/// - `.rows` stores are scanned by `ADCSearch`; without a re-ranker its top-k is the answer,
+///   with one it yields `rerankDepth` candidate positions.
+/// - `.fastScan` stores are scanned by `FastScanSearch` with quantized tables, always followed
+///   by a re-ranker (`ExactTableReranker` unless told otherwise).
+///
+/// Filters apply in the first stage (collectors' accept hook), so re-ranked candidates are all
+/// acceptable and `k` results come back whenever `k` accepted items exist.
+struct CodeSearcher<Source: LookupTableSource>: Sendable {
+    /// Queries whose lookup tables are built together (one BLAS product per sub-space).
+    static var queryBatch: Int { 256 }
+
+    let source: Source
+    let reranker: (any Reranker)?
+
+    init(source: Source, reranker: (any Reranker)? = nil) {
+        self.source = source
+        self.reranker = reranker
+    }
+
+    /// The best `parameters.k` items of each query over `store`.
+    func search(_ queries: Source.Queries, in store: CodeStore, parameters p: SearchParameters) throws(IndexError) -> SearchResults {
+        try p.validate()
+        let nq = source.count(of: queries)
+        var results = SearchResults(queries: nq, k: p.k)
+        guard nq > 0, store.count > 0 else { return results }
+        var qs = 0
+        while qs < nq {
+            let qe = min(nq, qs + Self.queryBatch)
+            // Tables first: a failure is reported before any scanning.
+            let tables = try source.tables(queries, rows: qs..<qe)
+            guard tables.queries == qe - qs, tables.subspaces == store.layout.subspaces else {
+                throw .inconsistentStore(reason: "tables of \(tables.subspaces) sub-spaces for codes of \(store.layout.subspaces)")
+            }
+            let tops = store.withRuns { runs in stages(tables: tables, layout: store.layout, runs: runs, parameters: p) }
+            results.store(tops, from: qs)
+            qs = qe
+        }
+        return results
+    }
+
+    /// Both stages for one batch of tables.
+    func stages(tables: LookupTables, layout: CodeLayout, runs: [CodeRunView], parameters p: SearchParameters) -> [TopK] {
+        let byPosition = p.filter.map { f in AcceptHook { f.accepts(runs.id(at: Int($0))) } }
+        let candidates: [[Int]]
+        var rerank = reranker
+        switch layout {
+        case .rows:
+            guard reranker != nil else {
+                return ADCSearch.collect(runs: runs, tables: tables, depth: p.k, threads: p.threads, keys: .ids,
+                                         accept: p.filter.map(AcceptHook.init))
+            }
+            candidates = ADCSearch.collect(runs: runs, tables: tables, depth: p.rerankDepth, threads: p.threads,
+                                           keys: .positions, accept: byPosition).map { $0.sorted().map { Int($0.id) } }
+        case let .fastScan(fs):
+            let quantized = tables.values.withUnsafeBufferPointer { lb in
+                (0..<tables.queries).map {
+                    QuantizedLookupTable(lut: lb.baseAddress! + $0 * tables.stride, subspaces: tables.subspaces,
+                                         paddedSubspaces: fs.paddedSubspaces)
+                }
+            }
+            var reservoirs = FastScanSearch.collect(runs: runs, layout: fs, tables: quantized, depth: p.rerankDepth,
+                                                    kernel: p.resolvedKernel, threads: p.threads, accept: byPosition)
+            candidates = (0..<reservoirs.count).map { reservoirs[$0].positions() }
+            if rerank == nil { rerank = ExactTableReranker() }
+        }
+        return Self.rerank(candidates, with: rerank!, tables: tables, layout: layout, runs: runs, k: p.k, threads: p.threads)
+    }
+
+    /// The re-ranking stage: each query's candidates re-scored, best `k` by (score, id).
+    static func rerank(_ candidates: [[Int]], with reranker: any Reranker, tables: LookupTables, layout: CodeLayout,
+                       runs: [CodeRunView], k: Int, threads: Int) -> [TopK] {
+        var finals = (0..<candidates.count).map { _ in TopK(k: k) }
+        finals.withUnsafeMutableBufferPointer { fb in
+            let out = UncheckedSendable(fb.baseAddress!)
+            let shared = UncheckedSendable((candidates, tables, runs))
+            parallelChunks(count: candidates.count, threads: threads, minimumChunk: 16) { chunk in
+                let (candidates, tables, runs) = shared.value
+                for q in chunk {
+                    let positions = candidates[q]
+                    let scores = reranker.scores(of: positions, RerankInput(query: q, tables: tables, layout: layout, runs: runs))
+                    for (p, s) in zip(positions, scores) { out.value[q].offer(score: s, id: runs.id(at: p)) }
+                }
+            }
+        }
+        return finals
+    }
+}

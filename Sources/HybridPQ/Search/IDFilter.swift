@@ -1,0 +1,41 @@
+/// Which item ids a search may return.
+///
+/// Applied inside the scan by the collectors' accept hook (`AcceptHook`): an item the filter
+/// rejects never enters the results, so a filter that keeps 1 % of the items still fills all
+/// `k` slots when `k` such items exist (unlike filtering the top k afterwards).
+public enum IDFilter: Sendable {
+    /// Only these ids.
+    case allow(Set<Int64>)
+    /// Every id but these.
+    case deny(Set<Int64>)
+    /// The ids for which the predicate is true (it must be cheap and thread-safe: it is called
+    /// from the scanning threads for every item good enough to enter the results).
+    case predicate(@Sendable (Int64) -> Bool)
+
+    /// Whether `id` may be returned.
+    @inlinable
+    public func accepts(_ id: Int64) -> Bool {
+        switch self {
+        case let .allow(s): return s.contains(id)
+        case let .deny(s): return !s.contains(id)
+        case let .predicate(p): return p(id)
+        }
+    }
+}
+
+/// The acceptance test a collector applies to a key (an item id, or a store position for
+/// first-stage collectors) before it may enter. Collectors without one pay nothing: the test
+/// runs only for the few keys that beat the collector's threshold, behind one `nil` check.
+public struct AcceptHook: Sendable {
+    @usableFromInline let test: @Sendable (Int64) -> Bool
+
+    /// A hook running `test` on each key.
+    public init(_ test: @escaping @Sendable (Int64) -> Bool) { self.test = test }
+
+    /// A hook applying `filter` to ids.
+    public init(_ filter: IDFilter) { test = { filter.accepts($0) } }
+
+    /// Whether `key` may enter.
+    @inlinable
+    public func accepts(_ key: Int64) -> Bool { test(key) }
+}

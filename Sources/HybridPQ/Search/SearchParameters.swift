@@ -1,0 +1,59 @@
+/// The settings of one search call, taken by every index through `VectorIndex.search`.
+///
+/// A value, passed per call and never stored in an index, so concurrent searches with different
+/// settings cannot disturb each other (the FAISS issue #2204 pattern of mutating `nprobe` on a
+/// shared index is impossible here).
+///
+/// **Threads default to 1.** A search service runs many one-query searches at once, one per
+/// request thread; if each fanned out over every core they would contend for the same cores and
+/// every request would wait on the slowest. Batch jobs (pqbench, offline evaluation) set
+/// `threads` to the cores they may use (`Concurrency.availableCores`).
+public struct SearchParameters: Sendable {
+    /// Results per query (≥ 1).
+    public var k: Int
+    /// Cores one call may use (≥ 1).
+    public var threads: Int
+    /// Candidates handed from the first stage (the code scan) to the re-ranking stage, where the
+    /// index has one (4-bit fast scan: exact float tables). `nil`: `10 · k`. Values below `k`
+    /// are raised to `k`.
+    public var rerank: Int?
+    /// The fast-scan kernel (`nil`: `FastScanKernel.best`, the calibrated fastest one).
+    public var kernel: FastScanKernel?
+    /// Inverted lists probed, for partitioned (IVF) indexes; others ignore it.
+    public var nprobe: Int?
+    /// Items a search may return (`nil`: all). Applied inside the scan: a filtered item never
+    /// takes a result slot, so `k` results come back whenever `k` accepted items exist.
+    public var filter: IDFilter?
+
+    /// Parameters for `k` results on `threads` cores (default: one).
+    public init(k: Int = 10, threads: Int = 1, rerank: Int? = nil, kernel: FastScanKernel? = nil,
+                nprobe: Int? = nil, filter: IDFilter? = nil) {
+        self.k = k
+        self.threads = threads
+        self.rerank = rerank
+        self.kernel = kernel
+        self.nprobe = nprobe
+        self.filter = filter
+    }
+
+    /// Default re-ranking depth for `k` results: `10 · k` (saturating).
+    public static func defaultRerank(k: Int) -> Int {
+        let (d, overflow) = k.multipliedReportingOverflow(by: 10)
+        return overflow ? Int.max : d
+    }
+
+    /// The candidates the first stage keeps: `max(k, rerank ?? 10 · k)`.
+    public var rerankDepth: Int { max(k, rerank ?? Self.defaultRerank(k: k)) }
+
+    /// The kernel to run (`kernel`, or the calibrated best).
+    public var resolvedKernel: FastScanKernel { kernel ?? .best }
+
+    /// Checks the settings that every index reads.
+    public func validate() throws(IndexError) {
+        guard k >= 1 else { throw .invalidK(k) }
+        guard threads >= 1 else { throw .invalidParameter(name: "threads", value: threads, reason: "must be ≥ 1") }
+        if let rerank, rerank < 1 { throw .invalidParameter(name: "rerank", value: rerank, reason: "must be ≥ 1") }
+        if let nprobe, nprobe < 1 { throw .invalidParameter(name: "nprobe", value: nprobe, reason: "must be ≥ 1") }
+        if let kernel, !kernel.isAvailable { throw .kernelUnavailable(kernel.rawValue) }
+    }
+}
