@@ -37,9 +37,10 @@ struct Options {
                    [--filter-keep F] [--export-data DIR] [--save-indexes DIR] [--quiet]
 
       --data DIR        data-set directory (DESIGN.md §4: queries.npy, targets.npy, split.json)
-                        or a plain vector set (base/query[/learn/groundtruth] .npy or .fvecs)
-      --synthetic N     built-in deterministic synthetic cross-view data of N items (default
-                        when --data is absent: N = 20000); --dim sets its dimension (384)
+                        or a plain vector set (base/query[/learn/groundtruth] .npy or .fvecs).
+                        Default: Benchmarks/data/debian-desc-3k, 3,000 real text embeddings
+      --synthetic N     built-in deterministic synthetic cross-view data of N items (speed
+                        runs); --dim sets its dimension (384)
       --methods LIST    flat (exact float search), pq (8-bit PQ), pq4 (4-bit PQ, fast scan +
                         exact re-ranking), opq / opq4 (the same behind a learned rotation);
                         default flat,pq,pq4,opq4. With --model (a pqtrain model file):

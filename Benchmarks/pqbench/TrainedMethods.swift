@@ -31,14 +31,14 @@ extension Runner {
 
     /// The queries of the workload with their tokens, as the trained indexes take them.
     func modelQueries(_ ds: CrossViewDataSet) -> FeatureBatch {
-        let qb = CrossViewBatch(ds, workload.queryItems)
-        return FeatureBatch(qb.queries, sequences: qb.tokens)
+        let items = workload.queryItems
+        return FeatureBatch(ds.queries.gathering(rows: items), sequences: ds.queryTokens?.gathering(items: items))
     }
 
     /// The database targets of the workload with their frames.
-    func modelItems(_ ds: CrossViewDataSet) -> FeatureBatch {
-        let db = CrossViewBatch(ds, workload.databaseItems)
-        return FeatureBatch(db.targets, sequences: db.frames)
+    func modelItems(_ ds: CrossViewDataSet, _ items: [Int]? = nil) -> FeatureBatch {
+        let items = items ?? workload.databaseItems
+        return FeatureBatch(ds.targets.gathering(rows: items), sequences: ds.frames?.gathering(items: items))
     }
 
     func trained(_ method: Method) throws -> ResultRow {
@@ -71,8 +71,8 @@ extension Runner {
         let ds = try crossViewData()
         let b = shape.subspaces, bits = shape.bits
         let t0 = Clock.now()
-        let trainItems = CrossViewBatch(ds, ds.split.train)
-        let train = try model.targetEmbeddings(trainItems.targets, frames: trainItems.frames)[0]
+        let trainItems = modelItems(ds, ds.split.train)
+        let train = try model.targetEmbeddings(trainItems.vectors, frames: trainItems.sequences)[0]
         var config = OPQ.Configuration(subspaces: b, bitsPerCode: bits)
         config.seed = options.seed
         config.finalPQIterations = options.iterations

@@ -22,7 +22,23 @@ struct Workload {
     var databaseItems: [Int] = []
 
     /// Builds the workload from the options: a data-set directory or synthetic data.
+    /// The data set a run without `--data` or `--synthetic` uses: a 3,000-item slice of
+    /// debian-desc shipped with the sources (Benchmarks/data/debian-desc-3k/README.md).
+    static let defaultData: String = {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()   // Benchmarks/pqbench
+        return here.deletingLastPathComponent().appendingPathComponent("data/debian-desc-3k").path
+    }()
+
     static func load(_ o: Options, log: (String) -> Void) throws -> Workload {
+        var o = o
+        if o.data == nil, o.synthetic == nil {
+            if FileExists.regular(defaultData + "/queries.npy") {
+                log("no --data or --synthetic: the default data set, \(defaultData)")
+                o.data = defaultData
+            } else {
+                log("the default data set \(defaultData) is missing: synthetic data instead")
+            }
+        }
         if let dir = o.data {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {

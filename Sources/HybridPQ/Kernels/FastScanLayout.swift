@@ -8,12 +8,16 @@
 public struct FastScanLayout: Sendable, Equatable {
     /// Items per block.
     public static let blockSize = 32
+    /// Codewords per sub-space of a 4-bit code (entries of a sub-space's table).
+    public static let codewords = 16
+    /// Bytes per sub-space of a block: one per pair of items (low nibble: item j, high: j + 16).
+    static let bytesPerSubspace = blockSize / 2
     /// Sub-spaces of the quantizer.
     public let subspaces: Int
     /// Sub-spaces as stored (even).
     public var paddedSubspaces: Int { subspaces + (subspaces & 1) }
     /// Bytes of one block.
-    public var blockBytes: Int { paddedSubspaces * 16 }
+    public var blockBytes: Int { paddedSubspaces * Self.bytesPerSubspace }
 
     /// The layout for `subspaces` 4-bit sub-codes per item.
     public init(subspaces: Int) {
@@ -22,7 +26,7 @@ public struct FastScanLayout: Sendable, Equatable {
     }
 
     /// Blocks needed for `count` items.
-    public func blocks(for count: Int) -> Int { (count + 31) / 32 }
+    public func blocks(for count: Int) -> Int { (count + Self.blockSize - 1) / Self.blockSize }
 
     /// Appends `n` items' codes (`n × M` bytes, one 4-bit code per byte) to `packed`, which
     /// already holds `existing` items laid out by this layout.
@@ -32,11 +36,11 @@ public struct FastScanLayout: Sendable, Equatable {
         if packed.count < need { packed.append(contentsOf: [UInt8](repeating: 0, count: need - packed.count)) }
         for i in 0..<n {
             let item = existing + i
-            let block = item >> 5, j = item & 31
-            let base = block * blockBytes + (j & 15)
-            let shift: UInt8 = j < 16 ? 0 : 4
+            let block = item / Self.blockSize, j = item % Self.blockSize
+            let base = block * blockBytes + j % Self.bytesPerSubspace
+            let shift: UInt8 = j < Self.bytesPerSubspace ? 0 : 4
             for m in 0..<subspaces {
-                packed[base + m * 16] |= (codes[i * subspaces + m] & 0x0F) << shift
+                packed[base + m * Self.bytesPerSubspace] |= (codes[i * subspaces + m] & 0x0F) << shift
             }
         }
     }
@@ -44,8 +48,8 @@ public struct FastScanLayout: Sendable, Equatable {
     /// The code of `item` in sub-space `m`.
     @inline(__always)
     public func code(_ packed: UnsafePointer<UInt8>, item: Int, subspace m: Int) -> Int {
-        let j = item & 31
-        let byte = packed[(item >> 5) * blockBytes + m * 16 + (j & 15)]
-        return Int(j < 16 ? byte & 0x0F : byte >> 4)
+        let j = item % Self.blockSize
+        let byte = packed[(item / Self.blockSize) * blockBytes + m * Self.bytesPerSubspace + j % Self.bytesPerSubspace]
+        return Int(j < Self.bytesPerSubspace ? byte & 0x0F : byte >> 4)
     }
 }

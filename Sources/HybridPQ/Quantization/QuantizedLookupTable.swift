@@ -36,23 +36,23 @@ public struct QuantizedLookupTable: Sendable {
         var span: Float = 0
         for m in 0..<subspaces {
             var lo = Float.infinity, hi = -Float.infinity
-            for k in 0..<16 { lo = min(lo, lut[m * 16 + k]); hi = max(hi, lut[m * 16 + k]) }
+            for k in 0..<FastScanLayout.codewords { lo = min(lo, lut[m * FastScanLayout.codewords + k]); hi = max(hi, lut[m * FastScanLayout.codewords + k]) }
             mins[m] = lo
             span = max(span, hi - lo)
         }
         let top = Float(Self.maximumEntry)
         scale = span > 0 ? top / span : 1
         bias = mins.reduce(0, +)
-        entries = [UInt8](repeating: 0, count: paddedSubspaces * 16)
+        entries = [UInt8](repeating: 0, count: paddedSubspaces * FastScanLayout.codewords)
         for m in 0..<subspaces {
-            for k in 0..<16 {
-                let v = ((lut[m * 16 + k] - mins[m]) * scale).rounded()
-                entries[m * 16 + k] = UInt8(max(0, min(top, v)))
+            for k in 0..<FastScanLayout.codewords {
+                let v = ((lut[m * FastScanLayout.codewords + k] - mins[m]) * scale).rounded()
+                entries[m * FastScanLayout.codewords + k] = UInt8(max(0, min(top, v)))
             }
         }
         rest = [UInt16](repeating: 0, count: paddedSubspaces + 1)
         for m in stride(from: subspaces - 1, through: 0, by: -1) {
-            rest[m] = rest[m + 1] + UInt16(entries[(m * 16)..<(m * 16 + 16)].max()!)
+            rest[m] = rest[m + 1] + UInt16(entries[(m * FastScanLayout.codewords)..<((m + 1) * FastScanLayout.codewords)].max()!)
         }
     }
 

@@ -21,8 +21,8 @@ public struct SearchResults: Sendable, Equatable {
         scores = [Float](repeating: -.infinity, count: queries * k)
     }
 
-    /// Ids of query `q`, best first (padding included).
-    public func ids(ofQuery q: Int) -> ArraySlice<Int64> { ids[(q * k)..<((q + 1) * k)] }
-    /// Scores of query `q`, best first (padding included).
-    public func scores(ofQuery q: Int) -> ArraySlice<Float> { scores[(q * k)..<((q + 1) * k)] }
+    /// Ids of query `q`, best first (padding included), indexed from 0.
+    public func ids(ofQuery q: Int) -> [Int64] { Array(ids[(q * k)..<((q + 1) * k)]) }
+    /// Scores of query `q`, best first (padding included), indexed from 0.
+    public func scores(ofQuery q: Int) -> [Float] { Array(scores[(q * k)..<((q + 1) * k)]) }
 }

@@ -1,4 +1,6 @@
-/// The features of a set of items, gathered for one forward pass.
+import HybridPQ
+
+/// The features of a set of items, gathered for one training or validation forward pass.
 public struct CrossViewBatch: Sendable {
     public var queries: Matrix
     public var targets: Matrix
