@@ -26,7 +26,7 @@ public struct RetrievalMetrics: Sendable, Equatable {
         var ranks = [Int](repeating: Int.max, count: nq)
         for q in 0..<nq {
             if let r = results.ids(ofQuery: q).firstIndex(of: expected[q]) {
-                ranks[q] = r - q * results.k + 1
+                ranks[q] = r + 1
             }
         }
         func recall(_ k: Int) -> Double { nq == 0 ? 0 : Double(ranks.filter { $0 <= k }.count) / Double(nq) }
