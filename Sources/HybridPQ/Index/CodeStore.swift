@@ -122,6 +122,14 @@ public struct CodeStore: Sendable {
         offsets[offsets.count - 1] += n
     }
 
+    /// Ends the current run: later appends go to a new, empty one (a sealed segment, an
+    /// inverted list). An empty current run is kept as it is.
+    public mutating func startRun() {
+        guard runs[runs.count - 1].count > 0 else { return }
+        runs.append(CodeRun())
+        offsets.append(offsets.last!)
+    }
+
     /// The run holding `position` and the row within it.
     @inlinable
     public func locate(_ position: Int) -> (run: Int, row: Int) {

@@ -32,6 +32,18 @@ public struct PQ4Index: VectorIndex {
         store = CodeStore(layout: .fastScan(layout))
     }
 
+    /// An index over existing fast-scan codes (any number of runs).
+    ///
+    /// - Throws: as `init(quantizer:metric:)`, or `IndexError.inconsistentStore` when the
+    ///   store's layout is not `quantizer`'s blocks.
+    public init(quantizer: ProductQuantizer, metric: Metric = .l2, store: CodeStore) throws(IndexError) {
+        try self.init(quantizer: quantizer, metric: metric)
+        guard store.layout == self.store.layout else {
+            throw .inconsistentStore(reason: "layout \(store.layout) does not fit \(quantizer.subspaces) 4-bit codes")
+        }
+        self.store = store
+    }
+
     public var dimension: Int { quantizer.dimension }
     public var count: Int { store.count }
     public var bytesPerItem: Int { store.layout.bytesPerItem }

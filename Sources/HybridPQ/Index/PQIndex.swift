@@ -17,6 +17,17 @@ public struct PQIndex: VectorIndex {
         store = CodeStore(layout: .rows(bytesPerItem: quantizer.subspaces))
     }
 
+    /// An index over existing codes (one byte per sub-space, any number of runs).
+    ///
+    /// - Throws: `IndexError.inconsistentStore` when the store's layout is not `quantizer`'s rows.
+    public init(quantizer: ProductQuantizer, metric: Metric = .l2, store: CodeStore) throws(IndexError) {
+        self.init(quantizer: quantizer, metric: metric)
+        guard store.layout == self.store.layout else {
+            throw .inconsistentStore(reason: "layout \(store.layout) does not fit \(quantizer.subspaces) one-byte codes")
+        }
+        self.store = store
+    }
+
     public var dimension: Int { quantizer.dimension }
     public var count: Int { store.count }
     /// Bytes stored per item: one per sub-space, whatever the code width.
