@@ -76,7 +76,9 @@ final class Runner {
 
     /// Records a pair that cannot be built (reported on stderr and in the JSON).
     func skip(_ method: Method, bytes: Int?, _ reason: String) {
-        log("\(method.rawValue)\(bytes.map { " at \($0) B" } ?? ""): not built: \(reason)")
+        // On stderr even with --quiet: a row asked for and not built is never silent.
+        let line = "pqbench: \(method.rawValue)\(bytes.map { " at \($0) B" } ?? ""): not built: \(reason)\n"
+        FileHandle.standardError.write(Data(line.utf8))
         skipped.append(SkippedRow(method: method.rawValue, bytes: bytes, reason: reason))
     }
 

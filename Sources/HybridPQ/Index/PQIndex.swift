@@ -35,11 +35,8 @@ public struct PQIndex: VectorIndex {
     public var memoryBytes: Int { store.memoryBytes + quantizer.codebooks.count * 4 }
 
     public mutating func add(_ items: FeatureBatch, ids newIds: [Int64]?) throws(IndexError) {
-        try validate(items.vectors)
-        let resolved = try resolveIds(newIds, count: items.count)
-        let codes: [UInt8]
-        do { codes = try quantizer.encode(items.vectors) } catch { throw .quantizer(error) }
-        try store.append(codes: codes, ids: resolved)
+        let (codes, ids) = try encode(items, ids: newIds, with: quantizer)
+        try store.append(codes: codes, ids: ids)
     }
 
     public func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(IndexError) -> SearchResults {

@@ -59,6 +59,14 @@ extension VectorIndex {
         if let bad = vectors.values.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(row: bad / max(1, dimension)) }
     }
 
+    /// A batch's codes (one sub-code per byte) and ids, after checking it: what a quantized
+    /// index appends to its store.
+    func encode(_ items: FeatureBatch, ids: [Int64]?, with quantizer: ProductQuantizer) throws(IndexError) -> ([UInt8], [Int64]) {
+        try validate(items.vectors)
+        let resolved = try resolveIds(ids, count: items.count)
+        do { return (try quantizer.encode(items.vectors), resolved) } catch { throw .quantizer(error) }
+    }
+
     /// The ids for a batch of `n` vectors: the given ones (checked) or consecutive ones.
     func resolveIds(_ ids: [Int64]?, count n: Int) throws(IndexError) -> [Int64] {
         if let ids {

@@ -48,7 +48,7 @@ public struct OPQ: Sendable, Equatable {
                              progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws(QuantizerError) -> OPQ {
         try ProductQuantizer.validate(dimension: data.columns, subspaces: c.subspaces, bitsPerCode: c.bitsPerCode)
         var r: Matrix
-        do { r = try Orthogonal.random(data.columns, seed: c.seed) } catch { throw .invalidRotation("\(error)") }
+        do { r = try Orthogonal.random(data.columns, seed: c.seed) } catch { throw .linearAlgebra(error) }
         var pq: ProductQuantizer?
         for round in 0..<c.iterations {
             let xr = data.multiplied(r)
@@ -56,7 +56,7 @@ public struct OPQ: Sendable, Equatable {
                                             iterations: round == 0 ? c.firstPQIterations : c.pqIterations,
                                             seed: c.seed &+ 1, warmStart: pq)
             let y = try pq!.decode(pq!.encode(xr))
-            do { r = try Orthogonal.procrustes(data, y) } catch { throw .invalidRotation("\(error)") }
+            do { r = try Orthogonal.procrustes(data, y) } catch { throw .linearAlgebra(error) }
             progress?(round + 1, c.iterations + 1)
         }
         let final = try ProductQuantizer.train(data.multiplied(r), subspaces: c.subspaces, bitsPerCode: c.bitsPerCode,

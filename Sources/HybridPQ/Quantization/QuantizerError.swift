@@ -16,6 +16,8 @@ public enum QuantizerError: Error, Equatable, CustomStringConvertible {
     case training(ClusteringError)
     /// A rotation that is not square of the quantizer's dimension, or not orthogonal.
     case invalidRotation(String)
+    /// LAPACK failed while fitting a rotation (its error).
+    case linearAlgebra(Orthogonal.LAPACKError)
 
     public var description: String {
         switch self {
@@ -28,6 +30,7 @@ public enum QuantizerError: Error, Equatable, CustomStringConvertible {
         case let .codeOutOfRange(c, k): return "code \(c) is outside 0..<\(k)"
         case let .training(e): return "quantizer training failed: \(e)"
         case let .invalidRotation(s): return "invalid rotation: \(s)"
+        case let .linearAlgebra(e): return "rotation fitting failed: \(e)"
         }
     }
 }

@@ -43,7 +43,9 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
 
     /// Both stages for one batch of tables.
     func stages(tables: LookupTables, layout: CodeLayout, runs: [CodeRunView], parameters p: SearchParameters) -> [TopK] {
-        let byPosition = p.filter.map { f in AcceptHook { f.accepts(runs.id(at: Int($0))) } }
+        let byPosition = p.filter.map { f in
+            runs.count == 1 && runs[0].ids != nil ? AcceptHook(f, positionsOf: runs[0].ids!) : AcceptHook { f.accepts(runs.id(at: Int($0))) }
+        }
         let candidates: [[Int]]
         var rerank = reranker
         switch layout {

@@ -32,8 +32,25 @@ public struct AcceptHook: Sendable {
     /// A hook running `test` on each key.
     public init(_ test: @escaping @Sendable (Int64) -> Bool) { self.test = test }
 
-    /// A hook applying `filter` to ids.
-    public init(_ filter: IDFilter) { test = { filter.accepts($0) } }
+    /// A hook applying `filter` to ids (the filter's case is resolved here, once, not per key).
+    public init(_ filter: IDFilter) {
+        switch filter {
+        case let .allow(s): test = { s.contains($0) }
+        case let .deny(s): test = { !s.contains($0) }
+        case let .predicate(p): test = p
+        }
+    }
+
+    /// A hook applying `filter` to the ids of store positions, when one run holds them all:
+    /// the id is read straight from the run (`ids` must outlive the hook's use).
+    init(_ filter: IDFilter, positionsOf ids: UnsafePointer<Int64>) {
+        let ids = UncheckedSendable(ids)
+        switch filter {
+        case let .allow(s): test = { s.contains(ids.value[Int($0)]) }
+        case let .deny(s): test = { !s.contains(ids.value[Int($0)]) }
+        case let .predicate(p): test = { p(ids.value[Int($0)]) }
+        }
+    }
 
     /// Whether `key` may enter.
     @inlinable

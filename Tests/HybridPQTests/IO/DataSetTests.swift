@@ -48,11 +48,17 @@ struct DataSetTests {
         #expect(path.hasSuffix("targets.npy"))
         try NPYArray(float32: [Float](repeating: 0, count: 12), shape: [3, 4]).write(to: dir + "/targets.npy")
         try AtomicFile.write(Array("{\"train\": [0], \"val\": [1], \"test\": [7]}".utf8), to: dir + "/split.json")
-        #expect(throws: DataError.self) { try CrossViewDataSet.load(directory: dir) }
+        #expect(throws: DataError.inconsistent(path: dir + "/split.json", reason: "test index 7 outside 0..<3")) {
+            try CrossViewDataSet.load(directory: dir)
+        }
         try AtomicFile.write(Array("{\"train\": [0, 1], \"val\": [1], \"test\": [2]}".utf8), to: dir + "/split.json")
-        #expect(throws: DataError.self) { try CrossViewDataSet.load(directory: dir) }
+        #expect(throws: DataError.inconsistent(path: dir + "/split.json", reason: "index 1 appears twice")) {
+            try CrossViewDataSet.load(directory: dir)
+        }
         try AtomicFile.write(Array("{\"train\": [0], \"val\": [1]}".utf8), to: dir + "/split.json")
-        #expect(throws: DataError.self) { try CrossViewDataSet.load(directory: dir) }
+        #expect(throws: DataError.malformed(path: dir + "/split.json", reason: "missing key \"test\"")) {
+            try CrossViewDataSet.load(directory: dir)
+        }
         try AtomicFile.write(Array("{\"train\": [0], \"val\": [1], \"test\": [2]}".utf8), to: dir + "/split.json")
         #expect(try CrossViewDataSet.load(directory: dir).count == 3)
     }

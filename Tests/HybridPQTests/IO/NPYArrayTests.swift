@@ -88,7 +88,9 @@ struct NPYArrayTests {
 
     @Test("a missing file is a cannotOpen error")
     func missing() {
-        #expect(throws: DataError.self) { try NPYArray.read("/nonexistent/q.npy") }
+        let e = #expect(throws: DataError.self) { try NPYArray.read("/nonexistent/q.npy") }
+        guard case let .cannotOpen(path, _)? = e else { Issue.record("got \(String(describing: e))"); return }
+        #expect(path == "/nonexistent/q.npy")
     }
 }
 
@@ -105,9 +107,12 @@ struct VecsFileTests {
         #expect(try VecsFile.readIntegers(dir + "/g.ivecs").rows == rows)
         var bytes = VecsFile.encode(m)
         try AtomicFile.write(Array(bytes.dropLast(2)), to: dir + "/t.fvecs")
-        #expect(throws: DataError.self) { try VecsFile.readFloats(dir + "/t.fvecs") }
+        let cut = #expect(throws: DataError.self) { try VecsFile.readFloats(dir + "/t.fvecs") }
+        guard case let .truncated(path, _, _)? = cut else { Issue.record("got \(String(describing: cut))"); return }
+        #expect(path == dir + "/t.fvecs")
         bytes[4 * 8] = 9 // second record's dimension
         try AtomicFile.write(bytes, to: dir + "/i.fvecs")
-        #expect(throws: DataError.self) { try VecsFile.readFloats(dir + "/i.fvecs") }
+        let mixed = #expect(throws: DataError.self) { try VecsFile.readFloats(dir + "/i.fvecs") }
+        #expect(mixed.map { "\($0)" }?.hasPrefix(dir + "/i.fvecs") == true, "names the file: \(String(describing: mixed))")
     }
 }

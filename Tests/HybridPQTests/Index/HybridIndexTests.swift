@@ -77,7 +77,9 @@ import Testing
         #expect(throws: IndexError.model(.notQuantized)) { _ = try HybridIndex(model: model) }
         let q = try ModelFixtures.model(mode: .joint, levels: 0)
         let index = try HybridIndex(model: q)
-        #expect(throws: IndexError.self) { _ = try index.search(queries: TestData.gaussian(rows: 2, columns: 8, seed: 1), tokens: nil, k: 3) }
+        #expect(throws: IndexError.dimensionMismatch(expected: 16, found: 8)) {
+            _ = try index.search(queries: TestData.gaussian(rows: 2, columns: 8, seed: 1), tokens: nil, k: 3)
+        }
         #expect(throws: IndexError.invalidK(0)) { _ = try index.search(queries: TestData.gaussian(rows: 2, columns: 16, seed: 1), tokens: nil, k: 0) }
     }
 }

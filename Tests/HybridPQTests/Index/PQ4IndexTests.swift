@@ -79,12 +79,12 @@ struct PQ4IndexTests {
             let back = try PQ4Index.load(from: dir + "/p.hpq", mapping: mapping)
             #expect(try back.search(q, k: 5, threads: 1) == index.search(q, k: 5, threads: 1))
         }
-        #expect(throws: IndexFileError.self) { try PQIndex.load(from: dir + "/p.hpq") }
+        #expect(throws: IndexFileError.wrongKind(path: dir + "/p.hpq", expected: "pq", found: "pq4")) { try PQIndex.load(from: dir + "/p.hpq") }
     }
 
     @Test("8-bit quantizers are refused")
     func refuses() throws {
         let pq = try ProductQuantizer.train(Self.train, subspaces: 4, bitsPerCode: 8, iterations: 2)
-        #expect(throws: IndexError.self) { try PQ4Index(quantizer: pq) }
+        #expect(throws: IndexError.unsupported("fast scan needs 4-bit codes; the quantizer has 8")) { try PQ4Index(quantizer: pq) }
     }
 }

@@ -62,8 +62,8 @@ enum ModelFixtures {
     @Test func fineLevelsNeedTokensAndFrames() throws {
         let data = ModelFixtures.data()
         let model = try ModelFixtures.model(mode: .hcq, levels: 2)
-        #expect(throws: ModelError.self) { _ = try model.queryEmbeddings(data.queries, tokens: nil) }
-        #expect(throws: ModelError.self) { _ = try model.targetEmbeddings(data.targets, frames: nil) }
+        #expect(throws: ModelError.missingInput("query tokens: the model has 2 fine levels")) { _ = try model.queryEmbeddings(data.queries, tokens: nil) }
+        #expect(throws: ModelError.missingInput("frames: the model has 2 fine levels")) { _ = try model.targetEmbeddings(data.targets, frames: nil) }
         let e = try model.queryEmbeddings(data.queries, tokens: data.queryTokens)
         #expect(e.count == 3 && e.allSatisfy { $0.rows == 60 && $0.columns == 16 })
         // Each level embedding is a unit vector.

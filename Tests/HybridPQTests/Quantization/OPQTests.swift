@@ -71,6 +71,6 @@ struct OPQTests {
         try index4.save(to: dir + "/o4.hpq")
         let back = try OPQ4Index.load(from: dir + "/o4.hpq", mapping: true)
         #expect(try back.search(q, k: 5, threads: 1) == index4.search(q, k: 5, threads: 1))
-        #expect(throws: IndexFileError.self) { try OPQIndex.load(from: dir + "/o4.hpq") }
+        #expect(throws: IndexFileError.wrongKind(path: dir + "/o4.hpq", expected: "opq", found: "opq4")) { try OPQIndex.load(from: dir + "/o4.hpq") }
     }
 }

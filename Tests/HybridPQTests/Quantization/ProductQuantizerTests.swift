@@ -14,7 +14,9 @@ struct ProductQuantizerTests {
         #expect(throws: QuantizerError.codebookSize(expected: 24 * 256, found: 10)) {
             try ProductQuantizer(dimension: 24, subspaces: 4, codebooks: [Float](repeating: 0, count: 10))
         }
-        #expect(throws: QuantizerError.self) { try ProductQuantizer.train(Self.data.slicing(rows: 0..<100), subspaces: 4) }
+        #expect(throws: QuantizerError.training(.tooFewPoints(points: 100, clusters: 256))) {
+            try ProductQuantizer.train(Self.data.slicing(rows: 0..<100), subspaces: 4)
+        }
     }
 
     @Test("codes are the brute-force nearest codewords; decode returns them")

@@ -135,7 +135,9 @@ struct CodeSearcherTests {
         #expect(throws: IndexError.inconsistentStore(reason: "a run of 2 items holds 3 code bytes, expected 8")) {
             try CodeStore(layout: .rows(bytesPerItem: 4), runs: [CodeRun(codes: StoredArray([1, 2, 3]), ids: StoredArray([1, 2]))])
         }
-        #expect(throws: IndexError.self) { try PQIndex(quantizer: pq, store: CodeStore(layout: .rows(bytesPerItem: 5))) }
+        #expect(throws: IndexError.inconsistentStore(reason: "layout rows(bytesPerItem: 5) does not fit 4 one-byte codes")) {
+            try PQIndex(quantizer: pq, store: CodeStore(layout: .rows(bytesPerItem: 5)))
+        }
         #expect(SearchParameters.defaultRerank(k: .max) == .max)
         #expect(SearchParameters(k: 10).rerankDepth == 100 && SearchParameters(k: 10, rerank: 3).rerankDepth == 10)
     }

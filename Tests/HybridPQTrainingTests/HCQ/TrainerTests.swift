@@ -105,13 +105,17 @@ import Testing
     @Test func missingInputsAndTinySplitsAreTypedErrors() throws {
         var noFine = Self.data
         noFine.queryTokens = nil
-        #expect(throws: TrainingError.self) { _ = try Trainer(data: noFine, configuration: Self.config(.hcq, levels: 1)) }
+        #expect(throws: TrainingError.missingInput("query_tokens.npy (+ mask): the model has 1 fine levels")) {
+            _ = try Trainer(data: noFine, configuration: Self.config(.hcq, levels: 1))
+        }
         var tiny = Self.data
         tiny.split = Split(train: Array(0..<100), val: Array(100..<200), test: Array(200..<300))
         #expect(throws: TrainingError.tooFewItems(split: "train", found: 100, needed: 256)) {
             _ = try Trainer(data: tiny, configuration: Self.config(.joint, levels: 0))
         }
-        #expect(throws: ModelError.self) { _ = try TrainingConfiguration.forBudget(bytes: nil, inputDimension: 16, fineFeatures: false) }
+        #expect(throws: ModelError.missingInput("query_tokens.npy and frames.npy: HCQ's default shape has 7 fine levels (use --bytes or --levels 0 without them)")) {
+            _ = try TrainingConfiguration.forBudget(bytes: nil, inputDimension: 16, fineFeatures: false)
+        }
         let b = try TrainingConfiguration.forBudget(bytes: 20, inputDimension: 384, fineFeatures: true)
         #expect(b.model.subspaces == 16 && b.model.levels == 0 && b.model.mode == .joint)
         let c16 = try TrainingConfiguration.budgetCandidates(bytes: 16, inputDimension: 384)
