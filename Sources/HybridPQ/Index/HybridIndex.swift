@@ -79,10 +79,13 @@ public struct HybridIndex: VectorIndex {
         return try search(embeddings: e, parameters: parameters)
     }
 
-    /// The best items for queries given by their level embeddings (coarse first).
-    public func search(embeddings e: [Matrix], parameters: SearchParameters) throws(IndexError) -> SearchResults {
+    /// The best items for queries given by their level embeddings (coarse first), re-ranked by
+    /// `reranker` when given (the first stage then keeps `parameters.rerankDepth` candidates).
+    public func search(embeddings e: [Matrix], parameters: SearchParameters,
+                       reranker: (any Reranker)? = nil) throws(IndexError) -> SearchResults {
         try checkLevels(e)
-        return try CodeSearcher(source: LevelTables(model: model, levels: levels)).search(e, in: store, parameters: parameters)
+        return try CodeSearcher(source: LevelTables(model: model, levels: levels), reranker: reranker)
+            .search(e, in: store, parameters: parameters)
     }
 
     func checkLevels(_ e: [Matrix]) throws(IndexError) {

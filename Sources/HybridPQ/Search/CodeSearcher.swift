@@ -34,7 +34,7 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
             guard tables.queries == qe - qs, tables.subspaces == store.layout.subspaces else {
                 throw .inconsistentStore(reason: "tables of \(tables.subspaces) sub-spaces for codes of \(store.layout.subspaces)")
             }
-            let tops = store.withRuns { runs in stages(tables: tables, layout: store.layout, runs: runs, parameters: p) }
+            let tops = store.withRuns { runs in stages(tables: tables, layout: store.layout, runs: runs, batchStart: qs, parameters: p) }
             results.store(tops, from: qs)
             qs = qe
         }
@@ -42,7 +42,7 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
     }
 
     /// Both stages for one batch of tables.
-    func stages(tables: LookupTables, layout: CodeLayout, runs: [CodeRunView], parameters p: SearchParameters) -> [TopK] {
+    func stages(tables: LookupTables, layout: CodeLayout, runs: [CodeRunView], batchStart: Int, parameters p: SearchParameters) -> [TopK] {
         let byPosition = p.filter.map { f in
             runs.count == 1 && runs[0].ids != nil ? AcceptHook(f, positionsOf: runs[0].ids!) : AcceptHook { f.accepts(runs.id(at: Int($0))) }
         }
@@ -68,12 +68,13 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
             candidates = (0..<reservoirs.count).map { reservoirs[$0].positions() }
             if rerank == nil { rerank = ExactTableReranker() }
         }
-        return Self.rerank(candidates, with: rerank!, tables: tables, layout: layout, runs: runs, k: p.k, threads: p.threads)
+        return Self.rerank(candidates, with: rerank!, tables: tables, layout: layout, runs: runs, batchStart: batchStart,
+                           k: p.k, threads: p.threads)
     }
 
     /// The re-ranking stage: each query's candidates re-scored, best `k` by (score, id).
     static func rerank(_ candidates: [[Int]], with reranker: any Reranker, tables: LookupTables, layout: CodeLayout,
-                       runs: [CodeRunView], k: Int, threads: Int) -> [TopK] {
+                       runs: [CodeRunView], batchStart: Int, k: Int, threads: Int) -> [TopK] {
         var finals = (0..<candidates.count).map { _ in TopK(k: k) }
         finals.withUnsafeMutableBufferPointer { fb in
             let out = UncheckedSendable(fb.baseAddress!)
@@ -82,7 +83,8 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
                 let (candidates, tables, runs) = shared.value
                 for q in chunk {
                     let positions = candidates[q]
-                    let scores = reranker.scores(of: positions, RerankInput(query: q, tables: tables, layout: layout, runs: runs))
+                    let scores = reranker.scores(of: positions, RerankInput(query: q, batchStart: batchStart, tables: tables,
+                                                                                  layout: layout, runs: runs))
                     for (p, s) in zip(positions, scores) { out.value[q].offer(score: s, id: runs.id(at: p)) }
                 }
             }

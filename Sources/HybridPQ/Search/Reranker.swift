@@ -3,6 +3,9 @@
 public struct RerankInput {
     /// The query's row in `tables`.
     public let query: Int
+    /// The row of the batch's first query in the whole search (`batchStart + query` is the
+    /// query's row in the caller's query batch).
+    public let batchStart: Int
     /// The batch's float lookup tables (the first stage may have scanned quantized ones).
     public let tables: LookupTables
     /// Layout of the store's codes.

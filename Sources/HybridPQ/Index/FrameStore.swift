@@ -1,0 +1,56 @@
+/// The cold store of a two-stage index: every item's valid frames as product codes (one byte
+/// per sub-code), item by item, with each item's first frame — read only for the candidates a
+/// first stage hands to the fine re-ranker, never scanned.
+///
+/// Items may have any number of frames, zero included (scored by the coarse code alone).
+public struct FrameStore: Sendable {
+    /// The frames' quantizer (and rotation).
+    public let quantizer: LevelQuantizer
+    /// Codes of all frames, `frameCount × subspaces` bytes.
+    public internal(set) var codes: StoredArray<UInt8>
+    /// `count + 1` prefix sums: item i's frames are `firstFrame[i]..<firstFrame[i + 1]`.
+    public internal(set) var firstFrame: StoredArray<Int64>
+
+    /// An empty store over a trained frame quantizer.
+    public init(quantizer: LevelQuantizer) {
+        self.quantizer = quantizer
+        codes = StoredArray()
+        firstFrame = StoredArray([0])
+    }
+
+    /// Items stored.
+    public var count: Int { firstFrame.count - 1 }
+    /// Frames stored.
+    public var frameCount: Int { codes.count / max(1, quantizer.quantizer.subspaces) }
+    /// Code bytes per frame.
+    public var bytesPerFrame: Int { quantizer.quantizer.subspaces }
+    /// Mean bytes per item read when the item is re-ranked: frame codes plus its offset.
+    public var bytesPerItem: Double {
+        count == 0 ? 0 : Double(codes.count + (firstFrame.count) * MemoryLayout<Int64>.size) / Double(count)
+    }
+
+    /// Appends the valid frames of each item of `frames` (already through the fine model's frame
+    /// head), in item order.
+    public mutating func append(_ frames: SequenceFeatures) throws(ModelError) {
+        let d = quantizer.quantizer.dimension
+        guard frames.values.columns == d else { throw .shapeMismatch(input: "frames", expected: "\(d) columns", found: "\(frames.values.columns)") }
+        let base = firstFrame.withUnsafeBufferPointer { $0.last! }
+        var rows: [Int] = [], ends: [Int64] = []
+        for i in 0..<frames.count {
+            for t in 0..<frames.length where frames.mask[i * frames.length + t] != 0 { rows.append(i * frames.length + t) }
+            ends.append(base + Int64(rows.count))
+        }
+        let valid = frames.values.gathering(rows: rows)
+        if let bad = valid.values.firstIndex(where: { !$0.isFinite }) {
+            throw .invalidConfiguration("frame row \(rows[bad / d]) holds NaN or infinity")
+        }
+        let c = try quantizer.encode(valid)
+        codes.append(contentsOf: c)
+        firstFrame.append(contentsOf: ends)
+    }
+
+    /// Calls `body` with the codes and offsets (valid only inside `body`).
+    func withViews<R>(_ body: (UnsafePointer<UInt8>?, UnsafePointer<Int64>) -> R) -> R {
+        codes.withUnsafeBufferPointer { c in firstFrame.withUnsafeBufferPointer { f in body(c.baseAddress, f.baseAddress!) } }
+    }
+}

@@ -1,0 +1,64 @@
+/// A two-stage index (DnS: distill and select): a hot `HybridIndex` whose compact codes every
+/// query scans, and a cold `FrameStore` of per-frame codes read only for the hot stage's best
+/// `SearchParameters.rerankDepth` candidates, which are re-scored with the hybrid score
+/// `s_coarse + λ · s_fine` (`LateInteractionReranker`).
+///
+/// Memory splits the same way: `bytesPerItem` is the hot code (scanned by every query),
+/// `coldBytesPerItem` the mean cold bytes (read for candidates only).
+public struct TwoStageIndex: VectorIndex {
+    /// The hot stage: the model's codes.
+    public internal(set) var hot: HybridIndex
+    /// The cold stage: every item's frame codes, row i = hot position i.
+    public internal(set) var cold: FrameStore
+    /// The fine model: heads, λ, frame quantizer.
+    public let fine: FineModel
+
+    /// An empty two-stage index over a quantized model and its fine model.
+    public init(model: HybridModel, fine: FineModel) throws(IndexError) {
+        guard fine.inputDimension == model.configuration.inputDimension else {
+            throw .dimensionMismatch(expected: model.configuration.inputDimension, found: fine.inputDimension)
+        }
+        hot = try HybridIndex(model: model)
+        cold = FrameStore(quantizer: fine.frameQuantizer)
+        self.fine = fine
+    }
+
+    public var dimension: Int { hot.dimension }
+    public var count: Int { hot.count }
+    public var metric: Metric { hot.metric }
+    /// Hot bytes per item: what every query scans.
+    public var bytesPerItem: Int { hot.bytesPerItem }
+    /// Mean cold bytes per item: read only for re-ranked candidates.
+    public var coldBytesPerItem: Double { cold.bytesPerItem }
+    public var memoryBytes: Int { hot.memoryBytes + cold.codes.count + cold.firstFrame.count * 8 + 4 * fine.frameQuantizer.quantizer.codebooks.count }
+
+    /// Adds targets with their frames (the batch's sequences, required).
+    public mutating func add(_ items: FeatureBatch, ids: [Int64]?) throws(IndexError) {
+        guard let frames = items.sequences else { throw .model(.missingInput("frames: a two-stage index keeps every item's frames")) }
+        let f: SequenceFeatures
+        do { f = try fine.frameEmbeddings(frames) } catch { throw .model(error) }
+        guard f.count == items.count else {
+            throw .model(.shapeMismatch(input: "frames", expected: "\(items.count) items", found: "\(f.count)"))
+        }
+        var grown = cold
+        do { try grown.append(f) } catch { throw .model(error) }
+        try hot.add(items, ids: ids)      // checks vectors and ids; the cold rows follow only if it succeeds
+        cold = grown
+    }
+
+    /// Queries with their tokens (the batch's sequences, required): hot scan, then the fine stage.
+    public func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(IndexError) -> SearchResults {
+        try validate(queries.vectors)
+        guard let tokens = queries.sequences else { throw .model(.missingInput("query tokens: the fine stage scores them")) }
+        let e: [Matrix], t: SequenceFeatures
+        do {
+            e = try hot.model.queryEmbeddings(queries.vectors, tokens: tokens, quantized: true)
+            t = try fine.tokenEmbeddings(tokens)
+        } catch { throw .model(error) }
+        guard t.count == queries.count else {
+            throw .model(.shapeMismatch(input: "query tokens", expected: "\(queries.count) items", found: "\(t.count)"))
+        }
+        let reranker = LateInteractionReranker(tokens: t, store: cold, weight: fine.weight)
+        return try hot.search(embeddings: e, parameters: parameters, reranker: reranker)
+    }
+}

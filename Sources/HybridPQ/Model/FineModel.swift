@@ -1,0 +1,63 @@
+/// The fine-grained half of a model (DnS's fine student, multi-vector late interaction): query
+/// tokens and target frames are kept as separate vectors, each through its own head, and scored
+/// by late interaction (`LateInteraction`): the mean over the query's valid tokens of the best
+/// valid frame's inner product. Frames are product-coded (`frameQuantizer`) into a cold store
+/// read only for re-ranked candidates; the hybrid score is `s_coarse + weight · s_fine`.
+///
+/// Heads start at the identity (like the coarse heads), so an untrained fine model scores the
+/// raw token and frame features.
+public struct FineModel: Sendable, Equatable {
+    /// Din × D projection of query tokens.
+    public var tokenHead: Matrix
+    /// Din × D projection of target frames.
+    public var frameHead: Matrix
+    /// λ: the fine score's weight in the hybrid score (chosen on val).
+    public var weight: Float
+    /// The product quantizer (and rotation) of frame embeddings: inner-product tables.
+    public var frameQuantizer: LevelQuantizer
+
+    /// A fine model from its parts; heads must map Din to the quantizer's dimension.
+    public init(tokenHead: Matrix, frameHead: Matrix, weight: Float, frameQuantizer: LevelQuantizer) throws(ModelError) {
+        let d = frameQuantizer.quantizer.dimension
+        for (name, h) in [("token head", tokenHead), ("frame head", frameHead)] {
+            guard h.columns == d, h.rows == tokenHead.rows else {
+                throw .shapeMismatch(input: name, expected: "\(tokenHead.rows)×\(d)", found: "\(h.rows)×\(h.columns)")
+            }
+            guard h.values.allSatisfy(\.isFinite) else { throw .invalidConfiguration("\(name) holds NaN or infinity") }
+        }
+        guard weight.isFinite, weight >= 0 else { throw .invalidConfiguration("fine weight \(weight) is not a finite λ ≥ 0") }
+        guard frameQuantizer.metric == .innerProduct else {
+            throw .invalidConfiguration("late interaction scores inner products; the frame quantizer uses \(frameQuantizer.metric.rawValue)")
+        }
+        self.tokenHead = tokenHead
+        self.frameHead = frameHead
+        self.weight = weight
+        self.frameQuantizer = frameQuantizer
+    }
+
+    /// An identity-start fine model over `frameQuantizer` (input dimension = its dimension).
+    public static func identity(weight: Float, frameQuantizer: LevelQuantizer) throws(ModelError) -> FineModel {
+        let d = frameQuantizer.quantizer.dimension
+        return try FineModel(tokenHead: .identity(d), frameHead: .identity(d), weight: weight, frameQuantizer: frameQuantizer)
+    }
+
+    /// Raw feature dimension the heads take.
+    public var inputDimension: Int { tokenHead.rows }
+
+    /// Token embeddings (the mask is kept; padding rows stay whatever the head makes of zeros).
+    public func tokenEmbeddings(_ tokens: SequenceFeatures) throws(ModelError) -> SequenceFeatures {
+        try project(tokens, tokenHead, "query tokens")
+    }
+
+    /// Frame embeddings.
+    public func frameEmbeddings(_ frames: SequenceFeatures) throws(ModelError) -> SequenceFeatures {
+        try project(frames, frameHead, "frames")
+    }
+
+    private func project(_ s: SequenceFeatures, _ head: Matrix, _ name: String) throws(ModelError) -> SequenceFeatures {
+        guard s.values.columns == head.rows else {
+            throw .shapeMismatch(input: name, expected: "\(head.rows) columns", found: "\(s.values.columns)")
+        }
+        return SequenceFeatures(count: s.count, length: s.length, values: s.values.multiplied(head), mask: s.mask)
+    }
+}

@@ -1,0 +1,122 @@
+import Testing
+import HybridPQ
+
+/// The DnS two-stage search: late interaction over frame codes, the cold store, and the hot
+/// scan's candidates re-scored with the hybrid score.
+@Suite("Two-stage search: late interaction over a cold store")
+struct TwoStageIndexTests {
+    static let d = 16
+
+    /// A fine model with a random rotation and codebooks, identity heads.
+    static func fine(weight: Float = 0.7) throws -> FineModel {
+        let books = TestData.gaussian(rows: 4 * 256, columns: d / 4, seed: 501)
+        let pq = try ProductQuantizer(dimension: d, subspaces: 4, bitsPerCode: 8, codebooks: books.values)
+        let lq = try LevelQuantizer(rotation: Orthogonal.random(d, seed: 502), quantizer: pq, metric: .innerProduct)
+        return try FineModel.identity(weight: weight, frameQuantizer: lq)
+    }
+
+    /// Brute-force late interaction from decoded frames, in Double: mean over valid tokens of
+    /// the max over the item's valid frames of ⟨R x_t, decode(code(R f))⟩; nil without frames.
+    static func bruteForce(fine: FineModel, tokens: SequenceFeatures, q: Int, frames: SequenceFeatures, item: Int) throws -> Double? {
+        let lq = fine.frameQuantizer
+        let tv = (0..<tokens.length).filter { tokens.mask[q * tokens.length + $0] != 0 }.map { q * tokens.length + $0 }
+        let fv = (0..<frames.length).filter { frames.mask[item * frames.length + $0] != 0 }.map { item * frames.length + $0 }
+        guard !tv.isEmpty, !fv.isEmpty else { return nil }
+        let t = lq.rotated(tokens.values.gathering(rows: tv))
+        let decoded = try lq.quantizer.decode(lq.encode(frames.values.gathering(rows: fv)))
+        let total = (0..<tv.count).reduce(0.0) { s, i in
+            s + (0..<fv.count).map { n in TestData.dot(t.rowSlice(i), decoded.rowSlice(n)) }.max()!
+        }
+        return total / Double(tv.count)
+    }
+
+    @Test("late interaction from codes equals brute force from decoded vectors; padding never counts")
+    func lateInteraction() throws {
+        let fine = try Self.fine()
+        let data = ModelFixtures.data(count: 30, dimension: Self.d, seed: 503)
+        var tokens = data.queryTokens!, frames = data.frames!
+        // Uneven masks: item 0 has no valid frame, query 1 a single valid token.
+        for t in 0..<frames.length { frames.mask[t] = 0 }
+        for t in 1..<tokens.length { tokens.mask[tokens.length + t] = 0 }
+        for i in 2..<30 { frames.mask[i * frames.length + (i % frames.length)] = 0 }
+        var store = FrameStore(quantizer: fine.frameQuantizer)
+        try store.append(frames.gathering(items: Array(0..<10)))
+        try store.append(frames.gathering(items: Array(10..<30)))          // appends continue the offsets
+        #expect(store.count == 30 && store.frameCount == frames.mask.filter { $0 != 0 }.count)
+        let reranker = LateInteractionReranker(tokens: tokens, store: store, weight: 1)
+        for q in 0..<6 {
+            let tables = try reranker.tables(query: q)
+            for item in 0..<30 {
+                let want = try Self.bruteForce(fine: fine, tokens: tokens, q: q, frames: frames, item: item)
+                let codes = try fine.frameQuantizer.encode(frames.values.gathering(rows:
+                    (0..<frames.length).filter { frames.mask[item * frames.length + $0] != 0 }.map { item * frames.length + $0 }))
+                let got = codes.withUnsafeBufferPointer {
+                    LateInteraction.score(tables: tables, codes: $0.baseAddress, frames: codes.count / 4)
+                }
+                if let want {
+                    #expect(abs(Double(got ?? .nan) - want) < 1e-4 * max(1, abs(want)), "query \(q) item \(item)")
+                } else {
+                    #expect(got == nil, "item \(item) has no frame: no fine score")
+                }
+            }
+        }
+        // Padding holds garbage: nothing changes.
+        var noisy = frames
+        for r in 0..<(noisy.count * noisy.length) where noisy.mask[r] == 0 {
+            for c in 0..<Self.d { noisy.values.values[r * Self.d + c] = 1e3 }
+        }
+        var store2 = FrameStore(quantizer: fine.frameQuantizer)
+        try store2.append(noisy)
+        #expect(store2.codes.array == store.codes.array && store2.firstFrame.array == store.firstFrame.array)
+    }
+
+    @Test("two-stage results equal a brute-force re-scoring of the hot stage's candidates", arguments: [0, 12])
+    func twoStage(rerank: Int) throws {
+        let data = ModelFixtures.data(count: 80, dimension: Self.d, seed: 504)
+        let model = try ModelFixtures.model(mode: .joint, levels: 0, dimension: Self.d)
+        let fine = try Self.fine(weight: 0.8)
+        var frames = data.frames!
+        for t in 0..<frames.length { frames.mask[3 * frames.length + t] = 0 }    // item 3: no frames
+        var index = try TwoStageIndex(model: model, fine: fine)
+        try index.add(FeatureBatch(data.targets, sequences: frames), ids: (0..<80).map { Int64(1000 + $0) })
+        #expect(index.coldBytesPerItem > 0 && index.bytesPerItem == 4)
+        let queries = FeatureBatch(data.queries.slicing(rows: 0..<7), sequences: data.queryTokens!.gathering(items: Array(0..<7)))
+        let depth = rerank == 0 ? 80 : rerank                              // 0: every item re-ranked
+        let results = try index.search(queries, parameters: SearchParameters(k: 5, threads: 2, rerank: depth))
+        // The hot stage's candidates: its own top `depth` by the coarse code.
+        let hot = try index.hot.search(queries, parameters: SearchParameters(k: depth))
+        let e = try model.queryEmbeddings(queries.vectors, tokens: queries.sequences, quantized: true)
+        let tables = try model.quantizers[0].lookupTables(e[0])
+        let hotCodes = index.hot.store.onlyRun.codes.array
+        for q in 0..<7 {
+            let t = Array(tables.table(q))
+            var scores: [Float] = [], ids: [Int64] = []
+            for id in hot.ids(ofQuery: q) where id >= 0 {
+                let item = Int(id - 1000)
+                let coarse = (0..<4).reduce(Float(0)) { s, m in s + t[m * 256 + Int(hotCodes[item * 4 + m])] }
+                let fineScore = try Self.bruteForce(fine: fine, tokens: queries.sequences!, q: q, frames: frames, item: item) ?? 0
+                scores.append(coarse + 0.8 * Float(fineScore))
+                ids.append(id)
+            }
+            #expect(results.ids(ofQuery: q) == TestData.sortedTopK(scores: scores, ids: ids, k: 5), "query \(q)")
+            #expect(results.scores(ofQuery: q).allSatisfy { $0.isFinite })
+        }
+    }
+
+    @Test("missing frames or tokens are typed errors; nothing is stored")
+    func missingInputs() throws {
+        let data = ModelFixtures.data(count: 20, dimension: Self.d, seed: 505)
+        var index = try TwoStageIndex(model: ModelFixtures.model(mode: .joint, levels: 0, dimension: Self.d), fine: Self.fine())
+        #expect(throws: IndexError.model(.missingInput("frames: a two-stage index keeps every item's frames"))) {
+            try index.add(data.targets)
+        }
+        #expect(index.count == 0 && index.cold.count == 0)
+        try index.add(FeatureBatch(data.targets, sequences: data.frames), ids: nil)
+        #expect(throws: IndexError.model(.missingInput("query tokens: the fine stage scores them"))) {
+            try index.search(data.queries, parameters: SearchParameters(k: 3))
+        }
+        #expect(throws: ModelError.invalidConfiguration("fine weight -1.0 is not a finite λ ≥ 0")) {
+            try FineModel.identity(weight: -1, frameQuantizer: Self.fine().frameQuantizer)
+        }
+    }
+}
