@@ -5,6 +5,8 @@ import HybridPQ
 enum Method: String, CaseIterable {
     case flat, pq, pq4, opq, opq4
     case flatHybrid = "flat-hybrid", hcq, hcqCoarse = "hcq-coarse", trainedOPQ = "trained-opq", trainedOPQ4 = "trained-opq4"
+    /// Two-stage: the model's hot code, then `--rerank` candidates re-scored with the fine stage.
+    case dns
 
     /// Every name, for the usage text and error messages.
     static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -12,7 +14,7 @@ enum Method: String, CaseIterable {
     /// Whether the method needs a `pqtrain` model (`--model`).
     var needsModel: Bool {
         switch self {
-        case .flatHybrid, .hcq, .hcqCoarse, .trainedOPQ, .trainedOPQ4: return true
+        case .flatHybrid, .hcq, .hcqCoarse, .trainedOPQ, .trainedOPQ4, .dns: return true
         default: return false
         }
     }

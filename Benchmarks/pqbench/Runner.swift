@@ -61,6 +61,8 @@ final class Runner {
                 }
             case .flatHybrid, .hcq, .hcqCoarse:
                 rows.append(try trained(method))
+            case .dns:
+                rows.append(try twoStage())
             case .trainedOPQ, .trainedOPQ4:
                 let d = try loadModel().configuration.dimension
                 for b in options.bytes {

@@ -64,6 +64,32 @@ extension Runner {
         }
     }
 
+    /// dns: the model's hot code scanned for every query, its `--rerank` best candidates (default
+    /// 10 · k) re-scored with the hybrid score from the cold store of frame codes.
+    func twoStage() throws -> ResultRow {
+        let model = try loadModel()
+        guard let fine = model.fine else {
+            throw MethodError("\(options.model!): the model has no fine stage (frame quantizer and λ); train it with pqtrain --fine")
+        }
+        let ds = try crossViewData()
+        guard ds.queryTokens != nil, ds.frames != nil else {
+            throw MethodError("dns needs the data set's query_tokens.npy and frames.npy")
+        }
+        let seconds = Double(model.info["fine.seconds"] ?? "") ?? 0
+        let params = modelParams(model) + [("rerank", "\(options.rerank ?? SearchParameters.defaultRerank(k: options.k))"),
+                                           ("frame_bytes", "\(fine.frameQuantizer.quantizer.subspaces)"),
+                                           ("fine_weight", String(format: "%g", fine.weight))]
+        var cold = 0.0
+        var row = try measure(.dns, params: params, trainSeconds: seconds, queries: modelQueries(ds)) {
+            var index = try TwoStageIndex(model: model, fine: fine)
+            try index.add(modelItems(ds), ids: nil)
+            cold = index.coldBytesPerItem
+            return index
+        }
+        row.coldBytesPerItem = cold
+        return row
+    }
+
     /// OPQ (8-bit, M = bytes; or 4-bit fast scan, M = 2·bytes) of the model's continuous coarse
     /// target embeddings of the train split.
     func trainedOPQ(_ method: Method, shape: (subspaces: Int, bits: Int)) throws -> ResultRow {
@@ -95,4 +121,10 @@ extension Runner {
             return index
         }
     }
+}
+
+/// A method that cannot run with what it was given (names the file and what it lacks).
+struct MethodError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

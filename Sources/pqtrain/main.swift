@@ -10,6 +10,7 @@ let usage = """
 usage: pqtrain --data DIR --out FILE [--bytes B] [--mode hcq|joint] [--levels L] [--subspaces M] [--bits 4|8]
                [--epochs E] [--joint-epochs E] [--batch N] [--lr X] [--codebook-lr X] [--decay G]
                [--temperature T] [--patience P] [--seed S] [--threads T] [--resume] [--checkpoint FILE] [--quiet]
+               [--fine [--frame-bytes F] [--from MODEL]]
 
   --data DIR        DESIGN.md §4 directory: queries.npy, targets.npy, split.json and, for fine
                     levels, query_tokens.npy / frames.npy with their masks
@@ -22,6 +23,10 @@ usage: pqtrain --data DIR --out FILE [--bytes B] [--mode hcq|joint] [--levels L]
   --epochs E        hcq: annealing epochs; joint: continuous-phase epochs (default 30)
   --joint-epochs E  joint: epochs of joint codebook training (default 15)
   --resume          continue from the checkpoint (default FILE.ckpt) of an interrupted run
+  --fine            also fit the fine stage (late interaction over tokens and frames, docs/FINE.md):
+                    the frames' product quantizer (--frame-bytes F bytes per frame, default 64)
+                    and the hybrid score's weight λ on val; needs query_tokens.npy and frames.npy
+  --from MODEL      with --fine: add the fine stage to an existing model instead of training one
 """
 
 do {
@@ -30,11 +35,11 @@ do {
     var flags: Set<String> = []
     let valued: Set<String> = ["--data", "--out", "--bytes", "--mode", "--levels", "--subspaces", "--epochs", "--joint-epochs",
                                "--batch", "--lr", "--codebook-lr", "--decay", "--temperature", "--patience", "--seed",
-                               "--threads", "--checkpoint", "--bits", "--joint-lr", "--distillation"]
+                               "--threads", "--checkpoint", "--bits", "--joint-lr", "--distillation", "--frame-bytes", "--from"]
     while !args.isEmpty {
         let a = args.removeFirst()
         if a == "-h" || a == "--help" { print(usage); exit(0) }
-        if a == "--resume" || a == "--quiet" { flags.insert(a); continue }
+        if a == "--resume" || a == "--quiet" || a == "--fine" { flags.insert(a); continue }
         guard valued.contains(a) else { log("unknown option '\(a)'\n" + usage); exit(2) }
         guard !args.isEmpty else { log("\(a) needs a value"); exit(2) }
         options[a] = args.removeFirst()
@@ -53,6 +58,39 @@ do {
     let quiet = flags.contains("--quiet")
     let say: (String) -> Void = quiet ? { _ in } : log
     BLAS.threads = Concurrency.resolve(threads: try int("--threads", min: 1))
+
+    if flags.contains("--fine") || options["--from"] != nil {
+        guard flags.contains("--fine") else { log("--from goes with --fine"); exit(2) }
+        let frameBytes = try int("--frame-bytes", min: 1) ?? 64
+        let t0 = Date()
+        var model: HybridModel
+        if let from = options["--from"] {
+            model = try HybridModel.load(from: from)
+        } else {
+            // Train the coarse model first (same arguments without --fine), then add the fine stage.
+            let me = URL(fileURLWithPath: CommandLine.arguments[0]).path
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: me)
+            p.arguments = CommandLine.arguments.dropFirst().filter { $0 != "--fine" }.reduce(into: [String]()) { acc, a in
+                if acc.last == "--frame-bytes" { acc.removeLast(); return }
+                acc.append(a)
+            }
+            try p.run()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { exit(p.terminationStatus) }
+            model = try HybridModel.load(from: out)
+        }
+        let data = try CrossViewDataSet.load(directory: dir, fineFeatures: true)
+        let r = try FineStage.fit(model: model, data: data, frameBytes: frameBytes, seed: UInt64(try int("--seed") ?? 1234), log: say)
+        model.fine = r.fine
+        model.info["fine.frame_bytes"] = "\(frameBytes)"
+        model.info["fine.val"] = r.validation.map { String(format: "%g:%.4f", $0.weight, $0.sum) }.joined(separator: ",")
+        model.info["fine.seconds"] = String(format: "%.1f", Date().timeIntervalSince(t0))
+        try model.save(to: out)
+        say(String(format: "wrote %@ with its fine stage (%d B per frame, λ = %g) in %.0f s", out, frameBytes, r.fine.weight,
+                   Date().timeIntervalSince(t0)))
+        exit(0)
+    }
 
     // Fine features are loaded only when the shape needs them.
     let probe = try CrossViewDataSet.load(directory: dir)

@@ -82,6 +82,9 @@ public struct HybridModel: Sendable, Equatable {
     /// Free-form record of how the model was made (trainer settings, validation figures);
     /// saved with the model as `info.*` metadata.
     public var info: [String: String] = [:]
+    /// The fine-grained stage (late interaction over tokens and frames), when the model has one
+    /// (`pqtrain --fine`); `TwoStageIndex` needs it.
+    public var fine: FineModel?
 
     /// An untrained model: identity projections, zero gate, zero frame mix; GhostVLAD
     /// assignment weights and centres from `vladCentres` (L + G rows) when given, else zero.

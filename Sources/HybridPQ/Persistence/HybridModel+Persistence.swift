@@ -30,7 +30,16 @@ extension HybridModel {
             ("model.quantized_query_heads", quantizedQueryParameters == nil ? "0" : "1"),
         ]
         pairs += info.map { ("info.\($0.key)", $0.value) }
+        if let f = fine {
+            pairs += [("fine.weight", "\(f.weight)"), ("fine.subspaces", "\(f.frameQuantizer.quantizer.subspaces)"),
+                      ("fine.bits", "\(f.frameQuantizer.quantizer.bitsPerCode)"), ("fine.rotated", f.frameQuantizer.transform == nil ? "0" : "1")]
+        }
         var out: [IndexFile.Section] = [.bytes("META", Metadata(pairs).encoded)]
+        if let f = fine {
+            out += [.floats("FTKH", StoredArray(f.tokenHead.values)), .floats("FTFH", StoredArray(f.frameHead.values)),
+                    .floats("FQCB", StoredArray(f.frameQuantizer.quantizer.codebooks))]
+            if let r = f.frameQuantizer.rotation { out.append(.floats("FQRT", StoredArray(r.values))) }
+        }
         for t in HybridParameters.Tensor.allCases {
             out.append(.floats(t.tag, StoredArray(parameters[t].values)))
         }
@@ -112,6 +121,28 @@ extension HybridModel {
             throw .invalidModel(path: file.path, error)
         }
         for (k, v) in meta.values where k.hasPrefix("info.") { info[String(k.dropFirst(5))] = v }
+        if meta.values["fine.weight"] != nil { fine = try Self.fineModel(file, meta: meta, inputDimension: din) }
+    }
+
+    /// The fine stage's sections: META `fine.*`, token and frame heads, frame codebooks and rotation.
+    static func fineModel(_ file: IndexFile.Contents, meta: Metadata, inputDimension din: Int) throws(IndexFileError) -> FineModel {
+        let text = try meta.string("fine.weight")
+        guard let weight = Float(text) else { throw .inconsistent(path: file.path, reason: "META 'fine.weight' = '\(text)' is not a number") }
+        let m = try meta.int("fine.subspaces", in: 1...din), bits = try meta.int("fine.bits", in: 1...8)
+        let rotated = try meta.int("fine.rotated", in: 0...1) == 1
+        let d = din
+        let token = Matrix(rows: din, columns: d, values: try file.floats("FTKH", count: din * d).array)
+        let frame = Matrix(rows: din, columns: d, values: try file.floats("FTFH", count: din * d).array)
+        let books = try file.floats("FQCB", count: d * (1 << bits)).array
+        let rotation = rotated ? Matrix(rows: d, columns: d, values: try file.floats("FQRT", count: d * d).array) : nil
+        let pq: ProductQuantizer
+        do { pq = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: bits, codebooks: books) } catch {
+            throw .invalidQuantizer(path: file.path, error)
+        }
+        do {
+            let lq = try LevelQuantizer(rotation: rotation, quantizer: pq, metric: .innerProduct)
+            return try FineModel(tokenHead: token, frameHead: frame, weight: weight, frameQuantizer: lq)
+        } catch { throw .invalidModel(path: file.path, error) }
     }
 }
 

@@ -119,4 +119,16 @@ struct TwoStageIndexTests {
             try FineModel.identity(weight: -1, frameQuantizer: Self.fine().frameQuantizer)
         }
     }
+
+    @Test("the fine stage round-trips through the model file; a model without one says so")
+    func modelFile() throws {
+        var model = try ModelFixtures.model(mode: .joint, levels: 0, dimension: Self.d)
+        let path = TestData.temporaryDirectory() + "/m.hpqm"
+        try model.save(to: path)
+        #expect(try HybridModel.load(from: path).fine == nil)
+        model.fine = try Self.fine(weight: 2.5)
+        try model.save(to: path)
+        let back = try HybridModel.load(from: path)
+        #expect(back.fine == model.fine && back == model)
+    }
 }
