@@ -7,6 +7,8 @@ enum Method: String, CaseIterable {
     case flatHybrid = "flat-hybrid", hcq, hcqCoarse = "hcq-coarse", trainedOPQ = "trained-opq", trainedOPQ4 = "trained-opq4"
     /// Two-stage: the model's hot code, then `--rerank` candidates re-scored with the fine stage.
     case dns
+    /// dns for a fraction of the queries chosen by the model's selector: one row per fraction.
+    case dnsSelect = "dns-select"
 
     /// Every name, for the usage text and error messages.
     static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -14,7 +16,7 @@ enum Method: String, CaseIterable {
     /// Whether the method needs a `pqtrain` model (`--model`).
     var needsModel: Bool {
         switch self {
-        case .flatHybrid, .hcq, .hcqCoarse, .trainedOPQ, .trainedOPQ4, .dns: return true
+        case .flatHybrid, .hcq, .hcqCoarse, .trainedOPQ, .trainedOPQ4, .dns, .dnsSelect: return true
         default: return false
         }
     }

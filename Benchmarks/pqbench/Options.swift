@@ -27,6 +27,8 @@ struct Options {
     var rerank: Int?                  // pq4/opq4: candidates re-scored exactly (default 10·k)
     var kernel: FastScanKernel?       // nil: the calibrated best
     var filterKeep: Double?           // --filter-keep F: search with an id filter keeping a fraction F
+    var fractions = [0.1, 0.2, 0.3, 0.5]   // dns-select: fractions of queries re-ranked
+    var gapSelector = false           // dns-select: the gap-only baseline selector
 
     static let usage = """
     usage: pqbench --micro N [--bytes LIST]
@@ -34,7 +36,8 @@ struct Options {
                    [--metric ip|l2] [--k K] [--threads T] [--json FILE] [--csv FILE] [--plot FILE.svg]
                    [--database test|all] [--queries Q] [--iterations I] [--seed S] [--depth R]
                    [--rerank R] [--kernel auto|portable|avx2|avx512] [--model FILE]
-                   [--filter-keep F] [--export-data DIR] [--save-indexes DIR] [--quiet]
+                   [--filter-keep F] [--fractions LIST] [--selector learned|gap]
+                   [--export-data DIR] [--save-indexes DIR] [--quiet]
 
       --data DIR        data-set directory (DESIGN.md §4: queries.npy, targets.npy, split.json)
                         or a plain vector set (base/query[/learn/groundtruth] .npy or .fvecs).
@@ -47,7 +50,11 @@ struct Options {
                         flat-hybrid (the model unquantized), hcq (all its levels' codes),
                         hcq-coarse (its coarse code alone), trained-opq (OPQ of its continuous
                         coarse embeddings at each --bytes: the post-hoc baseline),
-                        trained-opq4 (the same with 4-bit codes, fast scan)
+                        trained-opq4 (the same with 4-bit codes, fast scan). With a model
+                        trained with --fine: dns (the hot code, then --rerank candidates
+                        re-scored with the fine stage), dns-select (the same for the fraction
+                        of queries the model's selector picks: one row per --fractions value,
+                        default 0.1,0.2,0.3,0.5; --selector gap: the top-1/top-2 gap baseline)
       --bytes LIST      code bytes per item for quantized methods (8-bit: M = bytes; 4-bit:
                         M = 2·bytes)
       --rerank R        pq4/opq4: candidates re-scored with exact float tables (default 10·k)
@@ -148,6 +155,17 @@ struct Options {
                 let v = try value(a)
                 guard let f = Double(v), f > 0, f <= 1 else { throw UsageError("--filter-keep expects a fraction in (0, 1], got '\(v)'") }
                 o.filterKeep = f
+            case "--fractions":
+                let v = try value(a)
+                let parts = v.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? -1) >= 0 && ($0 ?? 2) <= 1 }) else {
+                    throw UsageError("--fractions expects fractions in [0, 1], got '\(v)'")
+                }
+                o.fractions = parts.map { $0! }
+            case "--selector":
+                let v = try value(a)
+                guard v == "learned" || v == "gap" else { throw UsageError("--selector expects learned or gap, got '\(v)'") }
+                o.gapSelector = v == "gap"
             case "-h", "--help": throw UsageError(nil)
             default: throw UsageError("unknown option '\(a)'")
             }

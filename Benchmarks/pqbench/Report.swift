@@ -42,7 +42,8 @@ struct Report {
     func json() -> String {
         var s = "{\n  \"dataset\": {\"name\": \(q(dataset)), \"database\": \(databaseCount), \"queries\": \(queryCount), \"dim\": \(dimension), \"protocol\": \(q(protocolName)), \"threads\": \(threads)},\n  \"results\": [\n"
         s += rows.map { r in
-            let params = r.params.map { p in "\(q(p.0)): " + (Int(p.1) != nil ? p.1 : q(p.1)) }.joined(separator: ", ")
+            let params = r.params.map { p in "\(q(p.0)): " + (Int(p.1) != nil || Double(p.1)?.isFinite == true ? p.1 : q(p.1)) }
+                .joined(separator: ", ")
             return """
                 {
                   "method": \(q(r.method)),

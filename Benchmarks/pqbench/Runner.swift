@@ -34,6 +34,8 @@ final class Runner {
     var loadedModel: HybridModel?
     /// Method/size pairs asked for and not built, with the reason.
     var skipped: [SkippedRow] = []
+    /// The fraction of queries sent to a two-stage index's fine stage in the row being measured.
+    var fineFraction: Double?
 
     init(options: Options, workload: Workload, log: @escaping (String) -> Void) {
         self.options = options
@@ -62,7 +64,9 @@ final class Runner {
             case .flatHybrid, .hcq, .hcqCoarse:
                 rows.append(try trained(method))
             case .dns:
-                rows.append(try twoStage())
+                rows.append(try twoStage(fraction: nil))
+            case .dnsSelect:
+                for f in options.fractions { rows.append(try twoStage(fraction: f)) }
             case .trainedOPQ, .trainedOPQ4:
                 let d = try loadModel().configuration.dimension
                 for b in options.bytes {
@@ -90,6 +94,7 @@ final class Runner {
     func parameters(k: Int, threads: Int) -> SearchParameters {
         let rerank = options.rerank ?? SearchParameters.defaultRerank(k: min(k, 10))
         var p = SearchParameters(k: k, threads: threads, rerank: max(rerank, k), kernel: options.kernel)
+        p.fineFraction = fineFraction
         if let keep = options.filterKeep { p.filter = .predicate(Self.keepFilter(fraction: keep)) }
         return p
     }

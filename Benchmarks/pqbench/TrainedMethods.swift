@@ -66,9 +66,9 @@ extension Runner {
 
     /// dns: the model's hot code scanned for every query, its `--rerank` best candidates (default
     /// 10 · k) re-scored with the hybrid score from the cold store of frame codes.
-    func twoStage() throws -> ResultRow {
+    func twoStage(fraction: Double?) throws -> ResultRow {
         let model = try loadModel()
-        guard let fine = model.fine else {
+        guard var fine = model.fine else {
             throw MethodError("\(options.model!): the model has no fine stage (frame quantizer and λ); train it with pqtrain --fine")
         }
         let ds = try crossViewData()
@@ -76,11 +76,19 @@ extension Runner {
             throw MethodError("dns needs the data set's query_tokens.npy and frames.npy")
         }
         let seconds = Double(model.info["fine.seconds"] ?? "") ?? 0
-        let params = modelParams(model) + [("rerank", "\(options.rerank ?? SearchParameters.defaultRerank(k: options.k))"),
+        var params = modelParams(model) + [("rerank", "\(options.rerank ?? SearchParameters.defaultRerank(k: options.k))"),
                                            ("frame_bytes", "\(fine.frameQuantizer.quantizer.subspaces)"),
                                            ("fine_weight", String(format: "%g", fine.weight))]
+        if let fraction {
+            guard fine.selector != nil else { throw MethodError("\(options.model!): the model has no selector; train it with pqtrain --fine") }
+            if options.gapSelector { fine.selector = fine.gapSelector }
+            params += [("rerank_fraction", String(format: "%g", fraction)), ("selector", options.gapSelector ? "gap" : "learned")]
+        }
+        fineFraction = fraction
+        defer { fineFraction = nil }
+        let method: Method = fraction == nil ? .dns : .dnsSelect
         var cold = 0.0
-        var row = try measure(.dns, params: params, trainSeconds: seconds, queries: modelQueries(ds)) {
+        var row = try measure(method, params: params, trainSeconds: seconds, queries: modelQueries(ds)) {
             var index = try TwoStageIndex(model: model, fine: fine)
             try index.add(modelItems(ds), ids: nil)
             cold = index.coldBytesPerItem

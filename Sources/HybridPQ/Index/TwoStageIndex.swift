@@ -58,7 +58,14 @@ public struct TwoStageIndex: VectorIndex {
         guard t.count == queries.count else {
             throw .model(.shapeMismatch(input: "query tokens", expected: "\(queries.count) items", found: "\(t.count)"))
         }
-        let reranker = LateInteractionReranker(tokens: t, store: cold, weight: fine.weight)
+        var selection: (selector: QuerySelector, threshold: Float)?
+        if let f = parameters.fineFraction, f < 1 {
+            guard let s = fine.selector else {
+                throw .unsupported("fineFraction needs the model's selector (pqtrain --fine fits one)")
+            }
+            selection = (s, s.threshold(fraction: f))
+        }
+        let reranker = LateInteractionReranker(tokens: t, store: cold, weight: fine.weight, selection: selection)
         return try hot.search(embeddings: e, parameters: parameters, reranker: reranker)
     }
 }

@@ -15,6 +15,10 @@ public struct FineModel: Sendable, Equatable {
     public var weight: Float
     /// The product quantizer (and rotation) of frame embeddings: inner-product tables.
     public var frameQuantizer: LevelQuantizer
+    /// The learned selector of the queries worth the fine stage (`SearchParameters.fineFraction`).
+    public var selector: QuerySelector?
+    /// The baseline selector: the smallest top-1/top-2 coarse gap first.
+    public var gapSelector: QuerySelector?
 
     /// A fine model from its parts; heads must map Din to the quantizer's dimension.
     public init(tokenHead: Matrix, frameHead: Matrix, weight: Float, frameQuantizer: LevelQuantizer) throws(ModelError) {

@@ -33,6 +33,13 @@ extension HybridModel {
         if let f = fine {
             pairs += [("fine.weight", "\(f.weight)"), ("fine.subspaces", "\(f.frameQuantizer.quantizer.subspaces)"),
                       ("fine.bits", "\(f.frameQuantizer.quantizer.bitsPerCode)"), ("fine.rotated", f.frameQuantizer.transform == nil ? "0" : "1")]
+            for (name, sel) in [("selector", f.selector), ("gap_selector", f.gapSelector)] {
+                guard let sel else { continue }
+                func list(_ v: [Float]) -> String { v.map { "\($0)" }.joined(separator: ",") }
+                pairs += [("fine.\(name).weights", list(sel.weights)), ("fine.\(name).bias", "\(sel.bias)"),
+                          ("fine.\(name).mean", list(sel.mean)), ("fine.\(name).scale", list(sel.scale)),
+                          ("fine.\(name).quantiles", list(sel.quantiles))]
+            }
         }
         var out: [IndexFile.Section] = [.bytes("META", Metadata(pairs).encoded)]
         if let f = fine {
@@ -139,10 +146,32 @@ extension HybridModel {
         do { pq = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: bits, codebooks: books) } catch {
             throw .invalidQuantizer(path: file.path, error)
         }
+        var fine: FineModel
         do {
             let lq = try LevelQuantizer(rotation: rotation, quantizer: pq, metric: .innerProduct)
-            return try FineModel(tokenHead: token, frameHead: frame, weight: weight, frameQuantizer: lq)
+            fine = try FineModel(tokenHead: token, frameHead: frame, weight: weight, frameQuantizer: lq)
         } catch { throw .invalidModel(path: file.path, error) }
+        fine.selector = try selector("selector", file, meta)
+        fine.gapSelector = try selector("gap_selector", file, meta)
+        return fine
+    }
+
+    /// A selector stored under META `fine.<name>.*`, if any.
+    static func selector(_ name: String, _ file: IndexFile.Contents, _ meta: Metadata) throws(IndexFileError) -> QuerySelector? {
+        let key = "fine.\(name)."
+        guard meta.values[key + "bias"] != nil else { return nil }
+        func list(_ k: String) throws(IndexFileError) -> [Float] {
+            let text = try meta.string(key + k)
+            let v = text.split(separator: ",").map { Float($0) }
+            guard v.allSatisfy({ $0 != nil }) else { throw .inconsistent(path: file.path, reason: "META '\(key + k)' = '\(text)' is not a list of numbers") }
+            return v.map { $0! }
+        }
+        let biasText = try meta.string(key + "bias")
+        guard let bias = Float(biasText) else { throw .inconsistent(path: file.path, reason: "META '\(key)bias' = '\(biasText)' is not a number") }
+        let (w, m, sc, qs) = (try list("weights"), try list("mean"), try list("scale"), try list("quantiles"))
+        do { return try QuerySelector(weights: w, bias: bias, mean: m, scale: sc, quantiles: qs) } catch {
+            throw .invalidModel(path: file.path, error)
+        }
     }
 }
 

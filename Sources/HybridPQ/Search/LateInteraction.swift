@@ -37,13 +37,30 @@ public struct LateInteractionReranker: Reranker {
     public let store: FrameStore
     /// λ.
     public let weight: Float
+    /// The selector and the score a query needs to be re-ranked (nil: every query is).
+    public let selection: (selector: QuerySelector, threshold: Float)?
     let coarse = ExactTableReranker()
 
-    /// A re-ranker for one search's queries.
-    public init(tokens: SequenceFeatures, store: FrameStore, weight: Float) {
+    /// A re-ranker for one search's queries; with `selection`, only the queries the selector
+    /// scores at or above the threshold get the fine score (the others keep the coarse one).
+    public init(tokens: SequenceFeatures, store: FrameStore, weight: Float,
+                selection: (selector: QuerySelector, threshold: Float)? = nil) {
         self.tokens = tokens
         self.store = store
         self.weight = weight
+        self.selection = selection
+    }
+
+    /// Valid tokens of query `q`.
+    public func tokenCount(query q: Int) -> Int {
+        (0..<tokens.length).reduce(0) { $0 + (tokens.mask[q * tokens.length + $1] != 0 ? 1 : 0) }
+    }
+
+    /// Whether query `q`, whose candidates score `coarse`, goes to the fine stage.
+    func selects(query q: Int, coarse: [Float]) -> Bool {
+        guard let selection, !coarse.isEmpty else { return true }
+        let top = Array(coarse.sorted(by: >).prefix(10))
+        return selection.selector.score(QuerySelector.features(topScores: top, tokens: tokenCount(query: q))) >= selection.threshold
     }
 
     /// The query's token tables over the frame quantizer (valid tokens only).
@@ -55,7 +72,7 @@ public struct LateInteractionReranker: Reranker {
     public func scores(of positions: [Int], _ input: RerankInput) -> [Float] {
         var s = coarse.scores(of: positions, input)
         let q = input.batchStart + input.query
-        guard weight != 0, let t = try? tables(query: q), t.queries > 0 else { return s }
+        guard weight != 0, selects(query: q, coarse: s), let t = try? tables(query: q), t.queries > 0 else { return s }
         let m = store.bytesPerFrame
         store.withViews { codes, first in
             for (i, p) in positions.enumerated() where p < store.count {

@@ -24,6 +24,9 @@ public struct SearchParameters: Sendable {
     /// Items a search may return (`nil`: all). Applied inside the scan: a filtered item never
     /// takes a result slot, so `k` results come back whenever `k` accepted items exist.
     public var filter: IDFilter?
+    /// For two-stage indexes: the fraction of queries the model's selector sends to the fine
+    /// stage (`nil`: every query); the others keep the hot stage's order.
+    public var fineFraction: Double?
 
     /// Parameters for `k` results on `threads` cores (default: one).
     public init(k: Int = 10, threads: Int = 1, rerank: Int? = nil, kernel: FastScanKernel? = nil,
@@ -55,5 +58,8 @@ public struct SearchParameters: Sendable {
         if let rerank, rerank < 1 { throw .invalidParameter(name: "rerank", value: rerank, reason: "must be ≥ 1") }
         if let nprobe, nprobe < 1 { throw .invalidParameter(name: "nprobe", value: nprobe, reason: "must be ≥ 1") }
         if let kernel, !kernel.isAvailable { throw .kernelUnavailable(kernel.rawValue) }
+        if let f = fineFraction, !(f >= 0 && f <= 1) {
+            throw .invalidParameter(name: "fineFraction", value: Int((f * 100).rounded(.towardZero)), reason: "must be a fraction in [0, 1]")
+        }
     }
 }

@@ -50,6 +50,50 @@ public enum FineStage {
             log(String(format: "fine: λ = %.2f: val R@1 %.4f, R@1+R@5+R@10 %.4f", w, m.recallAt1, m.recallAt1 + m.recallAt5 + m.recallAt10))
         }
         let best = tried.max { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 > $1.0) }!
-        return Result(fine: try FineModel.identity(weight: best.0, frameQuantizer: lq), validation: tried.map { ($0.0, $0.1) })
+        var fine = try FineModel.identity(weight: best.0, frameQuantizer: lq)
+        try fitSelectors(&fine, model: model, data: data, rerank: rerank, log: log)
+        return Result(fine: fine, validation: tried.map { ($0.0, $0.1) })
+    }
+
+    /// The hot stage's features of each query and whether the fine stage changes its top-1,
+    /// over `items` (their queries against their targets).
+    static func selectorData(_ fine: FineModel, model: HybridModel, data: CrossViewDataSet, items: [Int], rerank: Int)
+        throws -> (features: [[Float]], changed: [Bool]) {
+        let tokens = data.queryTokens!.gathering(items: items)
+        var index = try TwoStageIndex(model: model, fine: fine)
+        try index.add(FeatureBatch(data.targets.gathering(rows: items), sequences: data.frames!.gathering(items: items)), ids: nil)
+        let queries = FeatureBatch(data.queries.gathering(rows: items), sequences: tokens)
+        let threads = Concurrency.availableCores
+        let hot = try index.hot.search(queries, parameters: SearchParameters(k: 10, threads: threads))
+        let both = try index.search(queries, parameters: SearchParameters(k: 1, threads: threads, rerank: rerank))
+        let counts = (0..<items.count).map { q in (0..<tokens.length).reduce(0) { $0 + (tokens.mask[q * tokens.length + $1] != 0 ? 1 : 0) } }
+        let features = (0..<items.count).map { q in
+            QuerySelector.features(topScores: hot.scores(ofQuery: q).filter(\.isFinite), tokens: counts[q])
+        }
+        return (features, (0..<items.count).map { hot.ids(ofQuery: $0)[0] != both.ids(ofQuery: $0)[0] })
+    }
+
+    /// DnS's selector (label: the fine stage changes the query's top-1) trained on up to 2,000
+    /// train items, and the gap-only baseline; both get their thresholds from the val queries.
+    static func fitSelectors(_ fine: inout FineModel, model: HybridModel, data: CrossViewDataSet, rerank: Int,
+                             log: (String) -> Void) throws {
+        let train = try selectorData(fine, model: model, data: data, items: Array(data.split.train.prefix(2000)), rerank: rerank)
+        let fit = SelectorTraining.fit(features: train.features, labels: train.changed)
+        let val = try selectorData(fine, model: model, data: data, items: data.split.val, rerank: rerank)
+        func quantiles(_ s: QuerySelector) -> [Float] {
+            let scores = val.features.map(s.score).sorted()
+            return (0...100).map { scores[min(scores.count - 1, $0 * (scores.count - 1) / 100)] }
+        }
+        var learned = try QuerySelector(weights: fit.weights, bias: fit.bias, mean: fit.mean, scale: fit.scale,
+                                        quantiles: [Float](repeating: 0, count: 101))
+        learned.quantiles = quantiles(learned)
+        var gap = try QuerySelector(weights: [-1, 0, 0, 0], bias: 0, mean: fit.mean, scale: fit.scale,
+                                    quantiles: [Float](repeating: 0, count: 101))
+        gap.quantiles = quantiles(gap)
+        fine.selector = learned
+        fine.gapSelector = gap
+        let rate = Double(train.changed.filter { $0 }.count) / Double(max(1, train.changed.count))
+        log(String(format: "fine: selector trained on %d queries (top-1 changed for %.1f %%); weights %@", train.changed.count,
+                   100 * rate, fit.weights.map { String(format: "%.3f", $0) }.joined(separator: "/")))
     }
 }

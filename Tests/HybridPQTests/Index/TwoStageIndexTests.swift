@@ -131,4 +131,43 @@ struct TwoStageIndexTests {
         let back = try HybridModel.load(from: path)
         #expect(back.fine == model.fine && back == model)
     }
+
+    @Test("fineFraction: 0 keeps the hot order, 1 re-ranks every query, between only the selected ones")
+    func fraction() throws {
+        let data = ModelFixtures.data(count: 60, dimension: Self.d, seed: 506)
+        var fine = try Self.fine(weight: 1.5)
+        let model = try ModelFixtures.model(mode: .joint, levels: 0, dimension: Self.d)
+        let q = FeatureBatch(data.queries.slicing(rows: 0..<20), sequences: data.queryTokens!.gathering(items: Array(0..<20)))
+        // The gap-only selector, its thresholds from these queries' own hot scores.
+        var gap = try QuerySelector(weights: [-1, 0, 0, 0], bias: 0, mean: [0, 0, 0, 0], scale: [1, 1, 1, 1],
+                                    quantiles: [Float](repeating: 0, count: 101))
+        var probe = try TwoStageIndex(model: model, fine: fine)
+        try probe.add(FeatureBatch(data.targets, sequences: data.frames), ids: nil)
+        let hot = try probe.hot.search(q, parameters: SearchParameters(k: 10))
+        let scores = (0..<20).map { gap.score(QuerySelector.features(topScores: hot.scores(ofQuery: $0), tokens: 0)) }.sorted()
+        gap.quantiles = (0...100).map { scores[$0 * 19 / 100] }
+        fine.selector = gap
+        var index = try TwoStageIndex(model: model, fine: fine)
+        try index.add(FeatureBatch(data.targets, sequences: data.frames), ids: nil)
+        func run(_ f: Double?) throws -> SearchResults {
+            var p = SearchParameters(k: 5, rerank: 20)
+            p.fineFraction = f
+            return try index.search(q, parameters: p)
+        }
+        let all = try run(nil), none = try run(0), half = try run(0.5)
+        #expect(try run(1) == all)
+        let hotOnly = try index.hot.search(q, parameters: SearchParameters(k: 5))
+        #expect(none.ids == hotOnly.ids)
+        // Each query of the half run is either its hot order or its fine order.
+        var fineCount = 0
+        for i in 0..<20 {
+            let h = half.ids(ofQuery: i)
+            #expect(h == none.ids(ofQuery: i) || h == all.ids(ofQuery: i))
+            if h == all.ids(ofQuery: i) && h != none.ids(ofQuery: i) { fineCount += 1 }
+        }
+        #expect(fineCount > 0)
+        #expect(throws: IndexError.invalidParameter(name: "fineFraction", value: 150, reason: "must be a fraction in [0, 1]")) {
+            _ = try run(1.5)
+        }
+    }
 }
