@@ -25,7 +25,8 @@ usage: pqtrain --data DIR --out FILE [--bytes B] [--mode hcq|joint] [--levels L]
   --resume          continue from the checkpoint (default FILE.ckpt) of an interrupted run
   --fine            also fit the fine stage (late interaction over tokens and frames, docs/FINE.md):
                     the frames' product quantizer (--frame-bytes F bytes per frame, default 64)
-                    and the hybrid score's weight λ on val; needs query_tokens.npy and frames.npy
+                    and the hybrid score's weight λ on val, and the selector; needs
+                    query_tokens.npy and frames.npy. --frame-opq: OPQ instead of PQ for frames
   --from MODEL      with --fine: add the fine stage to an existing model instead of training one
 """
 
@@ -39,7 +40,7 @@ do {
     while !args.isEmpty {
         let a = args.removeFirst()
         if a == "-h" || a == "--help" { print(usage); exit(0) }
-        if a == "--resume" || a == "--quiet" || a == "--fine" { flags.insert(a); continue }
+        if a == "--resume" || a == "--quiet" || a == "--fine" || a == "--frame-opq" { flags.insert(a); continue }
         guard valued.contains(a) else { log("unknown option '\(a)'\n" + usage); exit(2) }
         guard !args.isEmpty else { log("\(a) needs a value"); exit(2) }
         options[a] = args.removeFirst()
@@ -71,7 +72,7 @@ do {
             let me = URL(fileURLWithPath: CommandLine.arguments[0]).path
             let p = Process()
             p.executableURL = URL(fileURLWithPath: me)
-            p.arguments = CommandLine.arguments.dropFirst().filter { $0 != "--fine" }.reduce(into: [String]()) { acc, a in
+            p.arguments = CommandLine.arguments.dropFirst().filter { $0 != "--fine" && $0 != "--frame-opq" }.reduce(into: [String]()) { acc, a in
                 if acc.last == "--frame-bytes" { acc.removeLast(); return }
                 acc.append(a)
             }
@@ -81,7 +82,8 @@ do {
             model = try HybridModel.load(from: out)
         }
         let data = try CrossViewDataSet.load(directory: dir, fineFeatures: true)
-        let r = try FineStage.fit(model: model, data: data, frameBytes: frameBytes, seed: UInt64(try int("--seed") ?? 1234), log: say)
+        let r = try FineStage.fit(model: model, data: data, frameBytes: frameBytes, frameRotation: flags.contains("--frame-opq"),
+                                  seed: UInt64(try int("--seed") ?? 1234), log: say)
         model.fine = r.fine
         model.info["fine.frame_bytes"] = "\(frameBytes)"
         model.info["fine.val"] = r.validation.map { String(format: "%g:%.4f", $0.weight, $0.sum) }.joined(separator: ",")

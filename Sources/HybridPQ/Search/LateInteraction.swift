@@ -1,28 +1,33 @@
-/// Late interaction over codes: s_fine(q, v) = mean over q's valid tokens t of max over v's
-/// frames n of ⟨x_t, f̂_n⟩, with f̂_n the decoded frame — computed as a lookup: each token's
-/// inner-product table over the frame quantizer (`LookupTables`, one row per valid token),
-/// summed over a frame's codes.
+/// Late interaction: s_fine(q, v) = mean over q's valid tokens t of max over v's frames n of
+/// ⟨x_t, f̂_n⟩, with f̂_n the decoded frame. The re-ranker decodes the candidates' frames and
+/// takes all token × frame inner products in one matrix product — for a few dozen candidates
+/// that is far cheaper than a lookup table per token (Tq · M · K · d products per query).
 public enum LateInteraction {
-    /// The fine score of one item from its frame codes (`frames` frames of `subspaces` bytes at
-    /// `codes`) against `tables` (one row per valid query token); nil when there is no valid
-    /// token or no frame (the item is then scored by its coarse code alone).
-    public static func score(tables: LookupTables, codes: UnsafePointer<UInt8>?, frames: Int) -> Float? {
-        let m = tables.subspaces, kw = tables.codewords
-        guard tables.queries > 0, frames > 0, let codes else { return nil }
-        return tables.values.withUnsafeBufferPointer { lb in
-            var total: Float = 0
-            for t in 0..<tables.queries {
-                let lut = lb.baseAddress! + t * tables.stride
-                var best = -Float.infinity
-                for n in 0..<frames {
-                    let c = codes + n * m
-                    var s: Float = 0
-                    for sub in 0..<m { s += lut[sub * kw + Int(c[sub])] }
-                    best = max(best, s)
+    /// Fine scores of several items: `tokens` (one row per valid query token), `frames` (the items'
+    /// frames, item after item), `ranges[i]` the rows of item i in `frames`. An item without
+    /// frames, or a query without tokens, gets nil (it is ranked by its coarse score alone).
+    public static func scores(tokens: Matrix, frames: Matrix, ranges: [Range<Int>]) -> [Float?] {
+        guard tokens.rows > 0, frames.rows > 0 else { return ranges.map { _ in nil } }
+        precondition(tokens.columns == frames.columns, "tokens and frames of different dimensions")
+        let nt = tokens.rows, nf = frames.rows
+        var dots = [Float](repeating: 0, count: nt * nf)
+        tokens.values.withUnsafeBufferPointer { t in
+            frames.values.withUnsafeBufferPointer { f in
+                dots.withUnsafeMutableBufferPointer { c in
+                    BLAS.gemmABt(m: nt, n: nf, k: tokens.columns, a: t.baseAddress!, lda: tokens.columns,
+                                 b: f.baseAddress!, ldb: frames.columns, c: c.baseAddress!, ldc: nf)
                 }
+            }
+        }
+        return ranges.map { r in
+            guard !r.isEmpty else { return nil }
+            var total: Float = 0
+            for t in 0..<nt {
+                var best = -Float.infinity
+                for n in r { best = max(best, dots[t * nf + n]) }
                 total += best
             }
-            return total / Float(tables.queries)
+            return total / Float(nt)
         }
     }
 }
@@ -63,24 +68,35 @@ public struct LateInteractionReranker: Reranker {
         return selection.selector.score(QuerySelector.features(topScores: top, tokens: tokenCount(query: q))) >= selection.threshold
     }
 
-    /// The query's token tables over the frame quantizer (valid tokens only).
-    public func tables(query q: Int) throws(ModelError) -> LookupTables {
+    /// The query's valid tokens in the frame quantizer's space (rotated when it has a rotation).
+    public func tokenVectors(query q: Int) -> Matrix {
         let rows = (0..<tokens.length).filter { tokens.mask[q * tokens.length + $0] != 0 }.map { q * tokens.length + $0 }
-        return try store.quantizer.lookupTables(tokens.values.gathering(rows: rows))
+        return store.quantizer.rotated(tokens.values.gathering(rows: rows))
+    }
+
+    /// The decoded frames of `positions` (item after item) and each item's rows among them.
+    public func frames(of positions: [Int]) -> (Matrix, [Range<Int>]) {
+        let m = store.bytesPerFrame
+        var codes: [UInt8] = [], ranges: [Range<Int>] = []
+        store.withViews { c, first in
+            for p in positions {
+                guard p < store.count, let c else { ranges.append(0..<0); continue }
+                let lo = Int(first[p]), hi = Int(first[p + 1]), start = codes.count / m
+                codes.append(contentsOf: UnsafeBufferPointer(start: c + lo * m, count: (hi - lo) * m))
+                ranges.append(start..<(start + hi - lo))
+            }
+        }
+        let decoded = (try? store.quantizer.quantizer.decode(codes)) ?? Matrix(rows: 0, columns: store.quantizer.quantizer.dimension)
+        return (decoded, ranges)
     }
 
     public func scores(of positions: [Int], _ input: RerankInput) -> [Float] {
         var s = coarse.scores(of: positions, input)
         let q = input.batchStart + input.query
-        guard weight != 0, selects(query: q, coarse: s), let t = try? tables(query: q), t.queries > 0 else { return s }
-        let m = store.bytesPerFrame
-        store.withViews { codes, first in
-            for (i, p) in positions.enumerated() where p < store.count {
-                let lo = Int(first[p]), hi = Int(first[p + 1])
-                if let fine = LateInteraction.score(tables: t, codes: codes.map { $0 + lo * m }, frames: hi - lo) {
-                    s[i] += weight * fine
-                }
-            }
+        guard weight != 0, selects(query: q, coarse: s) else { return s }
+        let (decoded, ranges) = frames(of: positions)
+        for (i, fine) in LateInteraction.scores(tokens: tokenVectors(query: q), frames: decoded, ranges: ranges).enumerated() {
+            if let fine { s[i] += weight * fine }
         }
         return s
     }

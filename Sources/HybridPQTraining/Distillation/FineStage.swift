@@ -5,8 +5,9 @@ import HybridPQ
 /// the weight λ of the hybrid score `s_coarse + λ · s_fine`, on top of a trained coarse model.
 ///
 /// What is fitted today: the token and frame heads stay at their identity start (raw features);
-/// the frame quantizer is OPQ of the train split's valid frames (`frameBytes` bytes per frame,
-/// 8-bit codes); λ is chosen on val — the two-stage search (hot code → `rerank` candidates → hybrid
+/// the frame quantizer is PQ (or, with `frameRotation`, OPQ) of the train split's valid frames
+/// (`frameBytes` bytes per frame, 8-bit codes) — OPQ's rotation costs a D × D product per
+/// re-ranked query; λ is chosen on val — the two-stage search (hot code → `rerank` candidates → hybrid
 /// score from the cold store) over the val items, best R@1 + R@5 + R@10 over a fixed grid.
 public enum FineStage {
     /// The λ values tried on val.
@@ -19,7 +20,8 @@ public enum FineStage {
     }
 
     /// Fits the frame quantizer and λ for `model` on `data` (which needs tokens and frames).
-    public static func fit(model: HybridModel, data: CrossViewDataSet, frameBytes: Int, rerank: Int = 100, seed: UInt64 = 1234,
+    public static func fit(model: HybridModel, data: CrossViewDataSet, frameBytes: Int, frameRotation: Bool = false,
+                           rerank: Int = 100, seed: UInt64 = 1234,
                            log: @escaping (String) -> Void = { _ in }) throws -> Result {
         guard let tokens = data.queryTokens, let frames = data.frames else {
             throw TrainingError.missingInput("query_tokens.npy and frames.npy (+ masks): the fine stage scores tokens against frames")
@@ -29,13 +31,21 @@ public enum FineStage {
         let train = frames.gathering(items: data.split.train)
         let rows = (0..<(train.count * train.length)).filter { train.mask[$0] != 0 }
         let x = train.values.gathering(rows: rows)
-        var config = OPQ.Configuration(subspaces: frameBytes)
-        config.seed = seed
         let t0 = Date()
-        let opq = try OPQ.train(x, config) { done, total in
-            log(String(format: "fine: frame OPQ (M = %d, %d frames) round %d/%d, %.0f s", frameBytes, x.rows, done, total, Date().timeIntervalSince(t0)))
+        let lq: LevelQuantizer
+        if frameRotation {
+            var config = OPQ.Configuration(subspaces: frameBytes)
+            config.seed = seed
+            let opq = try OPQ.train(x, config) { done, total in
+                log(String(format: "fine: frame OPQ (M = %d, %d frames) round %d/%d, %.0f s", frameBytes, x.rows, done, total, Date().timeIntervalSince(t0)))
+            }
+            lq = try LevelQuantizer(rotation: opq.rotation, quantizer: opq.quantizer, metric: .innerProduct)
+        } else {
+            let pq = try ProductQuantizer.train(x, subspaces: frameBytes, seed: seed) { done, total in
+                log(String(format: "fine: frame PQ (M = %d, %d frames) sub-space %d/%d, %.0f s", frameBytes, x.rows, done, total, Date().timeIntervalSince(t0)))
+            }
+            lq = try LevelQuantizer(rotation: nil, quantizer: pq, metric: .innerProduct)
         }
-        let lq = try LevelQuantizer(rotation: opq.rotation, quantizer: opq.quantizer, metric: .innerProduct)
         // λ on val: one two-stage index per weight over the val items.
         let val = data.split.val
         let items = FeatureBatch(data.targets.gathering(rows: val), sequences: frames.gathering(items: val))

@@ -44,19 +44,17 @@ struct TwoStageIndexTests {
         try store.append(frames.gathering(items: Array(10..<30)))          // appends continue the offsets
         #expect(store.count == 30 && store.frameCount == frames.mask.filter { $0 != 0 }.count)
         let reranker = LateInteractionReranker(tokens: tokens, store: store, weight: 1)
+        let positions = [5, 0, 17, 29, 3, 3]                      // any order, repeats allowed
+        let (decoded, ranges) = reranker.frames(of: positions)
+        #expect(ranges[1].isEmpty && decoded.rows == ranges.reduce(0) { $0 + $1.count })
         for q in 0..<6 {
-            let tables = try reranker.tables(query: q)
-            for item in 0..<30 {
+            let got = LateInteraction.scores(tokens: reranker.tokenVectors(query: q), frames: decoded, ranges: ranges)
+            for (i, item) in positions.enumerated() {
                 let want = try Self.bruteForce(fine: fine, tokens: tokens, q: q, frames: frames, item: item)
-                let codes = try fine.frameQuantizer.encode(frames.values.gathering(rows:
-                    (0..<frames.length).filter { frames.mask[item * frames.length + $0] != 0 }.map { item * frames.length + $0 }))
-                let got = codes.withUnsafeBufferPointer {
-                    LateInteraction.score(tables: tables, codes: $0.baseAddress, frames: codes.count / 4)
-                }
                 if let want {
-                    #expect(abs(Double(got ?? .nan) - want) < 1e-4 * max(1, abs(want)), "query \(q) item \(item)")
+                    #expect(abs(Double(got[i] ?? .nan) - want) < 1e-4 * max(1, abs(want)), "query \(q) item \(item)")
                 } else {
-                    #expect(got == nil, "item \(item) has no frame: no fine score")
+                    #expect(got[i] == nil, "item \(item) has no frame: no fine score")
                 }
             }
         }
