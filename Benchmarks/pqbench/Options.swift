@@ -73,7 +73,8 @@ struct Options {
       --threads T       cores to use (default: all); scan throughput is always one core
       --micro N         micro-benchmark: scan-kernel throughput on one core over N random codes
                         per --bytes value (codes/s, GB/s) and streaming memory bandwidth
-      --plot FILE.svg   draw R@1 and R@10 against bytes per item, one line per method
+      --plot FILE.svg   draw R@1 and R@10 against bytes per item, one line per method; with
+                        dns-select rows also FILE-fraction.svg: R@1 against queries re-ranked
       --export-data DIR write the data set used (e.g. the synthetic one) as .npy files
       --save-indexes DIR  save every index built to DIR/<method>-<bytes>.hpq
     """

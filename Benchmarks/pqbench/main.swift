@@ -35,6 +35,13 @@ do {
     if let path = options.plot {
         let plot = RecallPlot(title: "\(workload.name): recall against bytes per item", rows: rows)
         try AtomicFile.write(Array(plot.svg().utf8), to: path)
+        // With dns-select rows, DnS's figure beside it: R@1 against the fraction re-ranked.
+        let fractions = FractionPlot(title: "\(workload.name): R@1 against queries re-ranked", rows: rows)
+        if !fractions.lines.isEmpty {
+            let other = (path.hasSuffix(".svg") ? String(path.dropLast(4)) : path) + "-fraction.svg"
+            try AtomicFile.write(Array(fractions.svg().utf8), to: other)
+            logger("wrote \(other)")
+        }
     }
 } catch let e as UsageError {
     if let m = e.message { log(m) }

@@ -50,13 +50,11 @@ public struct TwoStageIndex: VectorIndex {
     public func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(IndexError) -> SearchResults {
         try validate(queries.vectors)
         guard let tokens = queries.sequences else { throw .model(.missingInput("query tokens: the fine stage scores them")) }
-        let e: [Matrix], t: SequenceFeatures
-        do {
-            e = try hot.model.queryEmbeddings(queries.vectors, tokens: tokens, quantized: true)
-            t = try fine.tokenEmbeddings(tokens)
-        } catch { throw .model(error) }
-        guard t.count == queries.count else {
-            throw .model(.shapeMismatch(input: "query tokens", expected: "\(queries.count) items", found: "\(t.count)"))
+        let e: [Matrix]
+        do { e = try hot.model.queryEmbeddings(queries.vectors, tokens: tokens, quantized: true) } catch { throw .model(error) }
+        guard tokens.count == queries.count, tokens.values.columns == fine.inputDimension else {
+            throw .model(.shapeMismatch(input: "query tokens", expected: "\(queries.count) items of \(fine.inputDimension)",
+                                        found: "\(tokens.count) items of \(tokens.values.columns)"))
         }
         var selection: (selector: QuerySelector, threshold: Float)?
         if let f = parameters.fineFraction, f < 1 {
@@ -65,7 +63,8 @@ public struct TwoStageIndex: VectorIndex {
             }
             selection = (s, s.threshold(fraction: f))
         }
-        let reranker = LateInteractionReranker(tokens: t, store: cold, weight: fine.weight, selection: selection)
+        let head = fine.tokenHead == .identity(fine.tokenHead.rows) ? nil : fine.tokenHead
+        let reranker = LateInteractionReranker(tokens: tokens, head: head, store: cold, weight: fine.weight, selection: selection)
         return try hot.search(embeddings: e, parameters: parameters, reranker: reranker)
     }
 }

@@ -62,6 +62,7 @@ public struct FineModel: Sendable, Equatable {
         guard s.values.columns == head.rows else {
             throw .shapeMismatch(input: name, expected: "\(head.rows) columns", found: "\(s.values.columns)")
         }
+        if head.rows == head.columns, head == .identity(head.rows) { return s }    // the untrained start: no product
         return SequenceFeatures(count: s.count, length: s.length, values: s.values.multiplied(head), mask: s.mask)
     }
 }
