@@ -8,6 +8,7 @@ public enum AnyIndex: VectorIndex {
     case opq(OPQIndex)
     case opq4(OPQ4Index)
     case hybrid(HybridIndex)
+    case twoStage(TwoStageIndex)
 
     /// Opens the index file at `path`, whatever its kind; with `mapping`, codes, ids and
     /// vectors stay in a read-only memory mapping of the file.
@@ -23,6 +24,7 @@ public enum AnyIndex: VectorIndex {
         case .opq: return .opq(try OPQIndex(file))
         case .opq4: return .opq4(try OPQ4Index(file))
         case .hcq: return .hybrid(try HybridIndex(file))
+        case .dns: return .twoStage(try TwoStageIndex(file))
         case .hcqModel, .hcqCheckpoint:
             throw .wrongKind(path: path, expected: IndexKind.allCases.filter(\.isIndex).map(\.name).joined(separator: "|"),
                              found: file.kind.name)
@@ -38,6 +40,7 @@ public enum AnyIndex: VectorIndex {
         case .opq: return .opq
         case .opq4: return .opq4
         case .hybrid: return .hcq
+        case .twoStage: return .dns
         }
     }
 
@@ -50,6 +53,7 @@ public enum AnyIndex: VectorIndex {
         case let .opq(i): return i
         case let .opq4(i): return i
         case let .hybrid(i): return i
+        case let .twoStage(i): return i
         }
     }
 
@@ -62,6 +66,7 @@ public enum AnyIndex: VectorIndex {
         case let .opq(i): try i.save(to: path)
         case let .opq4(i): try i.save(to: path)
         case let .hybrid(i): try i.save(to: path)
+        case let .twoStage(i): try i.save(to: path)
         }
     }
 
@@ -79,6 +84,7 @@ public enum AnyIndex: VectorIndex {
         case var .opq(i): try i.add(items, ids: ids); self = .opq(i)
         case var .opq4(i): try i.add(items, ids: ids); self = .opq4(i)
         case var .hybrid(i): try i.add(items, ids: ids); self = .hybrid(i)
+        case var .twoStage(i): try i.add(items, ids: ids); self = .twoStage(i)
         }
     }
 

@@ -182,6 +182,12 @@ extension HybridIndex {
     /// Saves the index to `path` atomically (kind `hcq`: the model's sections, META keys
     /// `index.levels`, `index.count` and `index.layout`, CODE and IDS).
     public func save(to path: String) throws(IndexFileError) {
+        try IndexFile.write(kind: .hcq, sections: sections(model: model, extra: [:], path: path), to: path)
+    }
+
+    /// The file's sections: `model`'s (which may carry more than this index's own, e.g. a fine
+    /// stage), META `index.*` (+ `extra`), CODE and IDS.
+    func sections(model: HybridModel, extra: [String: String], path: String) throws(IndexFileError) -> [IndexFile.Section] {
         var s = model.sections()
         guard case let .bytes(meta) = s[0].payload, let text = String(validating: meta, as: UTF8.self) else {
             throw .inconsistent(path: path, reason: "model META is not text")
@@ -190,9 +196,10 @@ extension HybridIndex {
         md.values["index.levels"] = levels.map(String.init).joined(separator: ",")
         md.values["index.count"] = "\(count)"
         md.values["index.layout"] = store.layout.fileName
+        for (k, v) in extra { md.values[k] = v }
         s[0] = .bytes("META", md.encoded)
         let run = store.onlyRun
-        try IndexFile.write(kind: .hcq, sections: s + [.uint8s("CODE", run.codes), .int64s("IDS", run.ids)], to: path)
+        return s + [.uint8s("CODE", run.codes), .int64s("IDS", run.ids)]
     }
 
     /// Loads an `hcq` index; with `mapping`, codes and ids stay in a read-only mapping.
@@ -200,9 +207,9 @@ extension HybridIndex {
         try HybridIndex(IndexFile.read(path, mapping: mapping))
     }
 
-    init(_ file: IndexFile.Contents) throws(IndexFileError) {
+    init(_ file: IndexFile.Contents, kind: IndexKind = .hcq) throws(IndexFileError) {
         let path = file.path
-        guard file.kind == .hcq else { throw .wrongKind(path: path, expected: "hcq", found: file.kind.name) }
+        guard file.kind == kind else { throw .wrongKind(path: path, expected: kind.name, found: file.kind.name) }
         let model = try HybridModel(file)
         let meta = try file.metadata()
         let n = try meta.int("index.count", in: 0...CandidateReservoir.positionLimit)

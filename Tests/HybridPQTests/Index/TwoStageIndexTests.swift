@@ -168,4 +168,27 @@ struct TwoStageIndexTests {
             _ = try run(1.5)
         }
     }
+
+    @Test("a two-stage index round-trips through its file (kind dns), copied or mapped, and AnyIndex opens it")
+    func file() throws {
+        let data = ModelFixtures.data(count: 40, dimension: Self.d, seed: 507)
+        var frames = data.frames!
+        for t in 0..<frames.length { frames.mask[7 * frames.length + t] = 0 }
+        var index = try TwoStageIndex(model: ModelFixtures.model(mode: .joint, levels: 0, dimension: Self.d), fine: Self.fine(weight: 1.2))
+        try index.add(FeatureBatch(data.targets, sequences: frames), ids: (0..<40).map { Int64(3 * $0) })
+        let path = TestData.temporaryDirectory() + "/t.hpq"
+        try index.save(to: path)
+        let q = FeatureBatch(data.queries.slicing(rows: 0..<6), sequences: data.queryTokens!.gathering(items: Array(0..<6)))
+        let p = SearchParameters(k: 4, rerank: 12)
+        let want = try index.search(q, parameters: p)
+        for mapping in [false, true] {
+            let back = try TwoStageIndex.load(from: path, mapping: mapping)
+            #expect(back.cold.codes.array == index.cold.codes.array && back.cold.firstFrame.array == index.cold.firstFrame.array)
+            #expect(back.cold.codes.isMapped == mapping && back.fine == index.fine)
+            #expect(try back.search(q, parameters: p) == want)
+        }
+        let any = try AnyIndex.load(from: path)
+        #expect(any.kind == .dns && any.count == 40)
+        #expect(try any.search(q, parameters: p) == want)
+    }
 }
