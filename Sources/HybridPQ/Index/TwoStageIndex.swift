@@ -63,8 +63,7 @@ public struct TwoStageIndex: VectorIndex {
             }
             selection = (s, s.threshold(fraction: f))
         }
-        let head = fine.tokenHead == .identity(fine.tokenHead.rows) ? nil : fine.tokenHead
-        let reranker = LateInteractionReranker(tokens: tokens, head: head, store: cold, weight: fine.weight, selection: selection)
+        let reranker = LateInteractionReranker(tokens: tokens, store: cold, weight: fine.weight, selection: selection)
         return try hot.search(embeddings: e, parameters: parameters, reranker: reranker)
     }
 }

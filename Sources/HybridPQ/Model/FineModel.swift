@@ -5,7 +5,8 @@
 /// read only for re-ranked candidates; the hybrid score is `s_coarse + weight · s_fine`.
 ///
 /// Heads start at the identity (like the coarse heads), so an untrained fine model scores the
-/// raw token and frame features.
+/// raw token and frame features. For search the two heads are folded into one on the frame side
+/// (`foldedFrameHead`): tokens stay raw.
 public struct FineModel: Sendable, Equatable {
     /// Din × D projection of query tokens.
     public var tokenHead: Matrix
@@ -48,14 +49,14 @@ public struct FineModel: Sendable, Equatable {
     /// Raw feature dimension the heads take.
     public var inputDimension: Int { tokenHead.rows }
 
-    /// Token embeddings (the mask is kept; padding rows stay whatever the head makes of zeros).
-    public func tokenEmbeddings(_ tokens: SequenceFeatures) throws(ModelError) -> SequenceFeatures {
-        try project(tokens, tokenHead, "query tokens")
-    }
+    /// Both heads folded into the frame side, `W_f · W_tᵀ` (Din × Din): ⟨x W_t, f W_f⟩ =
+    /// ⟨x, f W_f W_tᵀ⟩, so frames are stored (and coded) through it and queries use their raw
+    /// tokens — a re-ranked query pays no projection at all.
+    public var foldedFrameHead: Matrix { frameHead.multiplied(tokenHead.transposed()) }
 
-    /// Frame embeddings.
+    /// Frames as the cold store codes them: through the folded head (the mask is kept).
     public func frameEmbeddings(_ frames: SequenceFeatures) throws(ModelError) -> SequenceFeatures {
-        try project(frames, frameHead, "frames")
+        try project(frames, foldedFrameHead, "frames")
     }
 
     private func project(_ s: SequenceFeatures, _ head: Matrix, _ name: String) throws(ModelError) -> SequenceFeatures {

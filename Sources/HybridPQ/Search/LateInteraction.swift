@@ -36,11 +36,9 @@ public enum LateInteraction {
 /// candidate's hot code + λ · late interaction of the query's tokens with its frames in the cold
 /// store. Token tables are built per query, when the query is re-ranked.
 public struct LateInteractionReranker: Reranker {
-    /// The queries' raw tokens, one item per query of the search.
+    /// The queries' raw tokens, one item per query of the search (the fine model's heads are
+    /// folded into the stored frames: `FineModel.foldedFrameHead`).
     public let tokens: SequenceFeatures
-    /// The fine model's token head, applied to a query's valid tokens when it is re-ranked
-    /// (nil: the identity, skipped).
-    public let head: Matrix?
     /// The frames' cold store, row i = the hot store's position i.
     public let store: FrameStore
     /// λ.
@@ -51,10 +49,9 @@ public struct LateInteractionReranker: Reranker {
 
     /// A re-ranker for one search's queries; with `selection`, only the queries the selector
     /// scores at or above the threshold get the fine score (the others keep the coarse one).
-    public init(tokens: SequenceFeatures, head: Matrix? = nil, store: FrameStore, weight: Float,
+    public init(tokens: SequenceFeatures, store: FrameStore, weight: Float,
                 selection: (selector: QuerySelector, threshold: Float)? = nil) {
         self.tokens = tokens
-        self.head = head
         self.store = store
         self.weight = weight
         self.selection = selection
@@ -72,12 +69,10 @@ public struct LateInteractionReranker: Reranker {
         return selection.selector.score(QuerySelector.features(topScores: top, tokens: tokenCount(query: q))) >= selection.threshold
     }
 
-    /// The query's valid tokens through the head, in the frame quantizer's space (rotated when
-    /// it has a rotation). Only re-ranked queries pay for the projections.
+    /// The query's valid tokens in the frame quantizer's space (rotated when it has a rotation).
     public func tokenVectors(query q: Int) -> Matrix {
         let rows = (0..<tokens.length).filter { tokens.mask[q * tokens.length + $0] != 0 }.map { q * tokens.length + $0 }
-        let valid = tokens.values.gathering(rows: rows)
-        return store.quantizer.rotated(head.map { valid.multiplied($0) } ?? valid)
+        return store.quantizer.rotated(tokens.values.gathering(rows: rows))
     }
 
     /// The decoded frames of `positions` (item after item) and each item's rows among them.

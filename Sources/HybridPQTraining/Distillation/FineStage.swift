@@ -4,7 +4,8 @@ import HybridPQ
 /// Fits the fine stage of a model (`pqtrain --fine`): a frame quantizer for the cold store and
 /// the weight λ of the hybrid score `s_coarse + λ · s_fine`, on top of a trained coarse model.
 ///
-/// What is fitted today: the token and frame heads stay at their identity start (raw features);
+/// The token and frame heads are trained first when `headEpochs` > 0 (`FineHeadTraining`; else
+/// they stay at the identity start: raw features);
 /// the frame quantizer is PQ (or, with `frameRotation`, OPQ) of the train split's valid frames
 /// (`frameBytes` bytes per frame, 8-bit codes) — OPQ's rotation costs a D × D product per
 /// re-ranked query; λ is chosen on val — the two-stage search (hot code → `rerank` candidates → hybrid
@@ -21,16 +22,25 @@ public enum FineStage {
 
     /// Fits the frame quantizer and λ for `model` on `data` (which needs tokens and frames).
     public static func fit(model: HybridModel, data: CrossViewDataSet, frameBytes: Int, frameRotation: Bool = false,
-                           rerank: Int = 100, seed: UInt64 = 1234,
+                           headEpochs: Int = 0, rerank: Int = 100, seed: UInt64 = 1234,
                            log: @escaping (String) -> Void = { _ in }) throws -> Result {
         guard let tokens = data.queryTokens, let frames = data.frames else {
             throw TrainingError.missingInput("query_tokens.npy and frames.npy (+ masks): the fine stage scores tokens against frames")
         }
         guard model.isQuantized else { throw ModelError.notQuantized }
-        // Frames of the train split, valid ones only.
+        // Heads: trained (FineHeadTraining) or the identity.
+        var tokenHead = Matrix.identity(data.dimension), frameHead = tokenHead
+        if headEpochs > 0 {
+            var hc = FineHeadTraining.Configuration()
+            hc.epochs = headEpochs
+            hc.seed = seed
+            (tokenHead, frameHead, _) = try FineHeadTraining.train(model: model, data: data, configuration: hc, log: log)
+        }
+        // Frames of the train split through the frame head, valid ones only.
         let train = frames.gathering(items: data.split.train)
         let rows = (0..<(train.count * train.length)).filter { train.mask[$0] != 0 }
-        let x = train.values.gathering(rows: rows)
+        // The heads fold into the frame side (FineModel.foldedFrameHead): code frames as searched.
+        let x = train.values.gathering(rows: rows).multiplied(frameHead.multiplied(tokenHead.transposed()))
         let t0 = Date()
         let lq: LevelQuantizer
         if frameRotation {
@@ -52,7 +62,7 @@ public enum FineStage {
         let queries = FeatureBatch(data.queries.gathering(rows: val), sequences: tokens.gathering(items: val))
         var tried: [(Float, Double)] = []
         for w in weightGrid {
-            var index = try TwoStageIndex(model: model, fine: FineModel.identity(weight: w, frameQuantizer: lq))
+            var index = try TwoStageIndex(model: model, fine: FineModel(tokenHead: tokenHead, frameHead: frameHead, weight: w, frameQuantizer: lq))
             try index.add(items, ids: nil)
             let r = try index.search(queries, parameters: SearchParameters(k: 10, threads: Concurrency.availableCores, rerank: rerank))
             let m = RetrievalMetrics(results: r, expected: (0..<val.count).map { Int64($0) })
@@ -60,7 +70,7 @@ public enum FineStage {
             log(String(format: "fine: λ = %.2f: val R@1 %.4f, R@1+R@5+R@10 %.4f", w, m.recallAt1, m.recallAt1 + m.recallAt5 + m.recallAt10))
         }
         let best = tried.max { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 > $1.0) }!
-        var fine = try FineModel.identity(weight: best.0, frameQuantizer: lq)
+        var fine = try FineModel(tokenHead: tokenHead, frameHead: frameHead, weight: best.0, frameQuantizer: lq)
         try fitSelectors(&fine, model: model, data: data, rerank: rerank, log: log)
         return Result(fine: fine, validation: tried.map { ($0.0, $0.1) })
     }
