@@ -22,7 +22,7 @@ public enum FineStage {
 
     /// Fits the frame quantizer and λ for `model` on `data` (which needs tokens and frames).
     public static func fit(model: HybridModel, data: CrossViewDataSet, frameBytes: Int, frameRotation: Bool = false,
-                           headEpochs: Int = 0, rerank: Int = 100, seed: UInt64 = 1234,
+                           headEpochs: Int = 0, headLearningRate: Float = 2e-4, rerank: Int = 100, seed: UInt64 = 1234,
                            log: @escaping (String) -> Void = { _ in }) throws -> Result {
         guard let tokens = data.queryTokens, let frames = data.frames else {
             throw TrainingError.missingInput("query_tokens.npy and frames.npy (+ masks): the fine stage scores tokens against frames")
@@ -33,6 +33,7 @@ public enum FineStage {
         if headEpochs > 0 {
             var hc = FineHeadTraining.Configuration()
             hc.epochs = headEpochs
+            hc.learningRate = headLearningRate
             hc.seed = seed
             (tokenHead, frameHead, _) = try FineHeadTraining.train(model: model, data: data, configuration: hc, log: log)
         }
