@@ -9,6 +9,9 @@ enum Method: String, CaseIterable {
     case dns
     /// dns for a fraction of the queries chosen by the model's selector: one row per fraction.
     case dnsSelect = "dns-select"
+    /// The float hybrid score over every item (continuous coarse + λ · late interaction with
+    /// unquantized frames): the two-stage search's upper bound.
+    case flatFine = "flat-fine"
 
     /// Every name, for the usage text and error messages.
     static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -16,7 +19,7 @@ enum Method: String, CaseIterable {
     /// Whether the method needs a `pqtrain` model (`--model`).
     var needsModel: Bool {
         switch self {
-        case .flatHybrid, .hcq, .hcqCoarse, .trainedOPQ, .trainedOPQ4, .dns, .dnsSelect: return true
+        case .flatHybrid, .hcq, .hcqCoarse, .trainedOPQ, .trainedOPQ4, .dns, .dnsSelect, .flatFine: return true
         default: return false
         }
     }

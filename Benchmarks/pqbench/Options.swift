@@ -54,7 +54,8 @@ struct Options {
                         trained with --fine: dns (the hot code, then --rerank candidates
                         re-scored with the fine stage), dns-select (the same for the fraction
                         of queries the model's selector picks: one row per --fractions value,
-                        default 0.1,0.2,0.3,0.5; --selector gap: the top-1/top-2 gap baseline)
+                        default 0.1,0.2,0.3,0.5; --selector gap: the top-1/top-2 gap baseline),
+                        flat-fine (the float hybrid score over every item: the upper bound)
       --bytes LIST      code bytes per item for quantized methods (8-bit: M = bytes; 4-bit:
                         M = 2·bytes)
       --rerank R        pq4/opq4: candidates re-scored with exact float tables (default 10·k)

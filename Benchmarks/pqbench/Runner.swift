@@ -67,6 +67,8 @@ final class Runner {
                 rows.append(try twoStage(fraction: nil))
             case .dnsSelect:
                 for f in options.fractions { rows.append(try twoStage(fraction: f)) }
+            case .flatFine:
+                rows.append(try flatFine())
             case .trainedOPQ, .trainedOPQ4:
                 let d = try loadModel().configuration.dimension
                 for b in options.bytes {

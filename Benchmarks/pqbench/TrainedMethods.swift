@@ -98,6 +98,25 @@ extension Runner {
         return row
     }
 
+    /// flat-fine: the float hybrid score over every item, the upper bound of dns.
+    func flatFine() throws -> ResultRow {
+        let model = try loadModel()
+        guard let fine = model.fine else {
+            throw MethodError("\(options.model!): the model has no fine stage; train it with pqtrain --fine")
+        }
+        let ds = try crossViewData()
+        var cold = 0.0
+        var row = try measure(.flatFine, params: modelParams(model) + [("fine_weight", String(format: "%g", fine.weight))],
+                              trainSeconds: Double(model.info["fine.seconds"] ?? "") ?? 0, queries: modelQueries(ds)) {
+            var index = try FlatFineIndex(model: model, fine: fine)
+            try index.add(modelItems(ds), ids: nil)
+            cold = index.coldBytesPerItem
+            return index
+        }
+        row.coldBytesPerItem = cold
+        return row
+    }
+
     /// OPQ (8-bit, M = bytes; or 4-bit fast scan, M = 2·bytes) of the model's continuous coarse
     /// target embeddings of the train split.
     func trainedOPQ(_ method: Method, shape: (subspaces: Int, bits: Int)) throws -> ResultRow {

@@ -191,4 +191,36 @@ struct TwoStageIndexTests {
         #expect(any.kind == .dns && any.count == 40)
         #expect(try any.search(q, parameters: p) == want)
     }
+
+    @Test("flat-fine equals the brute-force float hybrid score over every item")
+    func flatFine() throws {
+        let data = ModelFixtures.data(count: 30, dimension: Self.d, seed: 508)
+        let model = try ModelFixtures.model(mode: .joint, levels: 0, dimension: Self.d)
+        let fine = try Self.fine(weight: 0.9)
+        var frames = data.frames!
+        for t in 0..<frames.length { frames.mask[4 * frames.length + t] = 0 }
+        var index = try FlatFineIndex(model: model, fine: fine)
+        try index.add(FeatureBatch(data.targets, sequences: frames), ids: (0..<30).map { Int64(50 - $0) })
+        let tokens = data.queryTokens!.gathering(items: Array(0..<5))
+        let r = try index.search(FeatureBatch(data.queries.slicing(rows: 0..<5), sequences: tokens), parameters: SearchParameters(k: 6))
+        let q = try model.queryEmbeddings(data.queries.slicing(rows: 0..<5), tokens: tokens)[0]
+        let x = try model.targetEmbeddings(data.targets, frames: frames)[0]
+        for i in 0..<5 {
+            var scores: [Float] = []
+            for j in 0..<30 {
+                let l2 = zip(q.rowSlice(i), x.rowSlice(j)).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+                let tv = (0..<tokens.length).filter { tokens.mask[i * tokens.length + $0] != 0 }
+                let fv = (0..<frames.length).filter { frames.mask[j * frames.length + $0] != 0 }
+                var li = 0.0
+                if !fv.isEmpty {
+                    for t in tv {
+                        li += fv.map { n in TestData.dot(tokens.values.rowSlice(i * tokens.length + t), frames.values.rowSlice(j * frames.length + n)) }.max()!
+                    }
+                    li /= Double(tv.count)
+                }
+                scores.append(Float(-l2 + 0.9 * li))
+            }
+            #expect(r.ids(ofQuery: i) == TestData.sortedTopK(scores: scores, ids: (0..<30).map { Int64(50 - $0) }, k: 6), "query \(i)")
+        }
+    }
 }
