@@ -165,6 +165,7 @@ final class Runner {
                             bytesPerItem: index.bytesPerItem, indexBytes: index.memoryBytes,
                             trainSeconds: trainSeconds, addSeconds: addSeconds, searchQPS: 0, scanPerCore: 0,
                             queries: q.count)
+        row.coldBytesPerItem = (index as? ColdBytes)?.coldBytesPerItem ?? 0
         let expected = workload.expected ?? workload.groundTruth.map { $0.map { Int64($0.first ?? -1) } }
         if let expected {
             let m = RetrievalMetrics(results: top10, expected: expected)

@@ -87,15 +87,11 @@ extension Runner {
         fineFraction = fraction
         defer { fineFraction = nil }
         let method: Method = fraction == nil ? .dns : .dnsSelect
-        var cold = 0.0
-        var row = try measure(method, params: params, trainSeconds: seconds, queries: modelQueries(ds)) {
+        return try measure(method, params: params, trainSeconds: seconds, queries: modelQueries(ds)) {
             var index = try TwoStageIndex(model: model, fine: fine)
             try index.add(modelItems(ds), ids: nil)
-            cold = index.coldBytesPerItem
             return index
         }
-        row.coldBytesPerItem = cold
-        return row
     }
 
     /// flat-fine: the float hybrid score over every item, the upper bound of dns.
@@ -105,16 +101,12 @@ extension Runner {
             throw MethodError("\(options.model!): the model has no fine stage; train it with pqtrain --fine")
         }
         let ds = try crossViewData()
-        var cold = 0.0
-        var row = try measure(.flatFine, params: modelParams(model) + [("fine_weight", String(format: "%g", fine.weight))],
-                              trainSeconds: Double(model.info["fine.seconds"] ?? "") ?? 0, queries: modelQueries(ds)) {
+        return try measure(.flatFine, params: modelParams(model) + [("fine_weight", String(format: "%g", fine.weight))],
+                           trainSeconds: Double(model.info["fine.seconds"] ?? "") ?? 0, queries: modelQueries(ds)) {
             var index = try FlatFineIndex(model: model, fine: fine)
             try index.add(modelItems(ds), ids: nil)
-            cold = index.coldBytesPerItem
             return index
         }
-        row.coldBytesPerItem = cold
-        return row
     }
 
     /// OPQ (8-bit, M = bytes; or 4-bit fast scan, M = 2·bytes) of the model's continuous coarse
@@ -155,3 +147,8 @@ struct MethodError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+/// Indexes with bytes read only for re-ranked candidates (reported as `cold_bytes_per_item`).
+protocol ColdBytes { var coldBytesPerItem: Double { get } }
+extension TwoStageIndex: ColdBytes {}
+extension FlatFineIndex: ColdBytes {}
