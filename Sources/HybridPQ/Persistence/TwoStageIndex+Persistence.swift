@@ -32,5 +32,9 @@ extension TwoStageIndex {
             f[0] == 0 && f[hot.count] == Int64(frames) && (0..<hot.count).allSatisfy { f[$0] <= f[$0 + 1] }
         }
         guard ok else { throw .inconsistent(path: path, reason: "FROF is not a non-decreasing run of offsets from 0 to \(frames)") }
+        let k = fine.frameQuantizer.quantizer.codewords
+        if k < 256, let bad = cold.codes.withUnsafeBufferPointer({ $0.first { Int($0) >= k } }) {
+            throw .inconsistent(path: path, reason: "FRCD holds code \(bad), outside 0..<\(k)")
+        }
     }
 }

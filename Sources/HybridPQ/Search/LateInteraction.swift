@@ -87,6 +87,8 @@ public struct LateInteractionReranker: Reranker {
                 ranges.append(start..<(start + hi - lo))
             }
         }
+        // Codes come from the store, which encoded them or checked them on load: decoding cannot
+        // fail; were it to, the candidates would keep their coarse scores rather than trap.
         let decoded = (try? store.quantizer.quantizer.decode(codes)) ?? Matrix(rows: 0, columns: store.quantizer.quantizer.dimension)
         return (decoded, ranges)
     }
