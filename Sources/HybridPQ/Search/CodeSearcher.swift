@@ -43,6 +43,9 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
 
     /// Both stages for one batch of tables.
     func stages(tables: LookupTables, layout: CodeLayout, runs: [CodeRunView], batchStart: Int, parameters p: SearchParameters) -> [TopK] {
+        // More candidates than items is every item: the cap keeps a huge `rerank` from sizing
+        // the collectors (a reservoir holds 2 × its depth).
+        let depth = min(p.rerankDepth, max(1, runs.reduce(0) { $0 + $1.count }))
         let byPosition = p.filter.map { f in
             runs.count == 1 && runs[0].ids != nil ? AcceptHook(f, positionsOf: runs[0].ids!) : AcceptHook { f.accepts(runs.id(at: Int($0))) }
         }
@@ -54,7 +57,7 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
                 return ADCSearch.collect(runs: runs, tables: tables, depth: p.k, threads: p.threads, keys: .ids,
                                          accept: p.filter.map(AcceptHook.init))
             }
-            candidates = ADCSearch.collect(runs: runs, tables: tables, depth: p.rerankDepth, threads: p.threads,
+            candidates = ADCSearch.collect(runs: runs, tables: tables, depth: depth, threads: p.threads,
                                            keys: .positions, accept: byPosition).map { $0.sorted().map { Int($0.id) } }
         case let .fastScan(fs):
             let quantized = tables.values.withUnsafeBufferPointer { lb in
@@ -63,7 +66,7 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
                                          paddedSubspaces: fs.paddedSubspaces)
                 }
             }
-            var reservoirs = FastScanSearch.collect(runs: runs, layout: fs, tables: quantized, depth: p.rerankDepth,
+            var reservoirs = FastScanSearch.collect(runs: runs, layout: fs, tables: quantized, depth: depth,
                                                     kernel: p.resolvedKernel, threads: p.threads, accept: byPosition)
             candidates = (0..<reservoirs.count).map { reservoirs[$0].positions() }
             if rerank == nil { rerank = ExactTableReranker() }

@@ -139,6 +139,10 @@ struct CodeSearcherTests {
             try PQIndex(quantizer: pq, store: CodeStore(layout: .rows(bytesPerItem: 5)))
         }
         #expect(SearchParameters.defaultRerank(k: .max) == .max)
+        // A re-ranking depth beyond the item count is every item, not a trap.
+        var fs = try PQ4Index(quantizer: ProductQuantizer.train(Self.train, subspaces: 4, bitsPerCode: 4, iterations: 2))
+        try fs.add(TestData.gaussian(rows: 40, columns: Self.dim, seed: 312))
+        #expect(try fs.search(q, parameters: SearchParameters(k: 3, rerank: .max)) == fs.search(q, parameters: SearchParameters(k: 3, rerank: 40)))
         #expect(SearchParameters(k: 10).rerankDepth == 100 && SearchParameters(k: 10, rerank: 3).rerankDepth == 10)
     }
 }
