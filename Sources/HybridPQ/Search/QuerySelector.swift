@@ -57,10 +57,10 @@ public struct QuerySelector: Sendable, Equatable {
     }
 
     /// The score a query needs to be among the `fraction` sent to the fine stage (fractions of
-    /// the val queries; 0 sends none, 1 sends all).
+    /// the val queries; 0 — or NaN — sends none, 1 sends all).
     public func threshold(fraction: Double) -> Float {
         if fraction >= 1 { return -.infinity }
-        if fraction <= 0 { return .infinity }
+        if !(fraction > 0) { return .infinity }     // 0, negative or NaN: none
         return quantiles[max(0, min(100, Int((100 * (1 - fraction)).rounded())))]
     }
 }

@@ -59,7 +59,9 @@ public struct SearchParameters: Sendable {
         if let nprobe, nprobe < 1 { throw .invalidParameter(name: "nprobe", value: nprobe, reason: "must be ≥ 1") }
         if let kernel, !kernel.isAvailable { throw .kernelUnavailable(kernel.rawValue) }
         if let f = fineFraction, !(f >= 0 && f <= 1) {
-            throw .invalidParameter(name: "fineFraction", value: Int((f * 100).rounded(.towardZero)), reason: "must be a fraction in [0, 1]")
+            // The value is reported in percent (NaN and huge values as −1: no Int traps here).
+            let percent = f.isFinite && abs(f) < 1e15 ? Int((f * 100).rounded(.towardZero)) : -1
+            throw .invalidParameter(name: "fineFraction", value: percent, reason: "must be a fraction in [0, 1]")
         }
     }
 }

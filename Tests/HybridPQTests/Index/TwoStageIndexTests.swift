@@ -167,6 +167,9 @@ struct TwoStageIndexTests {
         #expect(throws: IndexError.invalidParameter(name: "fineFraction", value: 150, reason: "must be a fraction in [0, 1]")) {
             _ = try run(1.5)
         }
+        #expect(throws: IndexError.invalidParameter(name: "fineFraction", value: -1, reason: "must be a fraction in [0, 1]")) {
+            _ = try run(.nan)
+        }
     }
 
     @Test("a two-stage index round-trips through its file (kind dns), copied or mapped, and AnyIndex opens it")
