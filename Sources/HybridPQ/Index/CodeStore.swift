@@ -91,19 +91,34 @@ public struct CodeStore: Sendable {
     /// Bytes of codes and ids in all runs.
     public var memoryBytes: Int { codeBytes + count * MemoryLayout<Int64>.size }
 
-    /// The store as one run's codes and ids (what a flat index file holds).
-    ///
-    /// Precondition: the store has a single run (flat indexes never have more).
+    /// The store as one run (what an index file holds): the run itself when there is one,
+    /// else every run's items in position order, repacked.
     public var onlyRun: CodeRun {
-        precondition(runs.count == 1, "a flat index has one run")
-        return runs[0]
+        if runs.count == 1 { return runs[0] }
+        var merged = CodeStore(layout: layout)
+        withRuns { views in
+            for v in views where v.count > 0 {
+                let m = layout.subspaces
+                var codes = [UInt8](repeating: 0, count: v.count * m)
+                switch layout {
+                case .rows: for i in 0..<(v.count * m) { codes[i] = v.codes![i] }
+                case let .fastScan(l):
+                    for i in 0..<v.count { for s in 0..<m { codes[i * m + s] = UInt8(l.code(v.codes!, item: i, subspace: s)) } }
+                }
+                // Sizes agree by construction and the count was within bounds already.
+                try? merged.append(codes: codes, ids: Array(UnsafeBufferPointer(start: v.ids!, count: v.count)))
+            }
+        }
+        return merged.runs[0]
     }
 
     /// Appends items to the last run: `codes` holds `ids.count × subspaces` sub-codes, one per
     /// byte. A mapped run is copied into memory first (a file is never written in place).
     public mutating func append(codes: [UInt8], ids newIds: [Int64]) throws(IndexError) {
         let n = newIds.count, m = layout.subspaces
-        precondition(codes.count == n * m, "codes must be n × M bytes")
+        guard codes.count == n * m else {
+            throw .inconsistentStore(reason: "\(codes.count) code bytes for \(n) items of \(m) sub-codes")
+        }
         guard count + n <= CandidateReservoir.positionLimit else {
             throw .tooManyItems(count: count + n, limit: CandidateReservoir.positionLimit)
         }

@@ -63,6 +63,9 @@ public struct FlatFineIndex: VectorIndex {
         guard let tokens = queries.sequences, tokens.count == queries.count else {
             throw .model(.missingInput("query tokens: flat-fine scores them"))
         }
+        guard tokens.values.columns == fine.inputDimension else {
+            throw .model(.shapeMismatch(input: "query tokens", expected: "\(fine.inputDimension) columns", found: "\(tokens.values.columns)"))
+        }
         let e: Matrix
         do { e = try model.queryEmbeddings(queries.vectors, tokens: tokens)[0] } catch { throw .model(error) }
         let n = count

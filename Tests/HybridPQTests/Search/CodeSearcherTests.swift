@@ -43,6 +43,11 @@ struct CodeSearcherTests {
         let ids = (0..<n).map { Int64((n - $0) * 7 % 1009) }
         let index = try PQIndex(quantizer: pq, metric: .l2, store: Self.store(.rows(bytesPerItem: 4), codes: codes, ids: ids, runs: runs))
         #expect(index.store.runs.count >= runs && index.count == n)
+        // Saved as one run, loaded back: the same answers.
+        let path = TestData.temporaryDirectory() + "/runs.hpq"
+        try index.save(to: path)
+        let back = try PQIndex.load(from: path)
+        #expect(back.store.runs.count == 1)
         let q = TestData.gaussian(rows: 9, columns: Self.dim, seed: 303)
         let tables = try pq.lookupTables(q, metric: .l2)
         let perItem = (0..<n).map { i in (0..<4).map { Int(codes[i * 4 + $0]) } }
@@ -56,6 +61,7 @@ struct CodeSearcherTests {
             let r = try index.search(q, parameters: SearchParameters(k: 12, threads: 2, filter: filter))
             let want = Self.reference(tables: tables, codes: perItem, ids: ids, k: 12, accept: accept)
             for qi in 0..<9 { #expect(Array(r.ids(ofQuery: qi).prefix(want[qi].count)) == want[qi]) }
+            #expect(try back.search(q, parameters: SearchParameters(k: 12, threads: 2, filter: filter)) == r)
         }
     }
 
@@ -69,6 +75,9 @@ struct CodeSearcherTests {
         let layout = FastScanLayout(subspaces: 8)
         let index = try PQ4Index(quantizer: pq, metric: .innerProduct,
                                  store: Self.store(.fastScan(layout), codes: codes, ids: ids, runs: runs))
+        let path = TestData.temporaryDirectory() + "/runs4.hpq"
+        try index.save(to: path)
+        let back = try PQ4Index.load(from: path)
         let q = TestData.gaussian(rows: 7, columns: Self.dim, seed: 305)
         let tables = try pq.lookupTables(q, metric: .innerProduct)
         let perItem = (0..<n).map { i in (0..<8).map { Int(codes[i * 8 + $0]) } }
@@ -79,6 +88,7 @@ struct CodeSearcherTests {
                 let r = try index.search(q, parameters: p)
                 let want = Self.reference(tables: tables, codes: perItem, ids: ids, k: 10, accept: accept)
                 for qi in 0..<7 { #expect(r.ids(ofQuery: qi) == want[qi], "\(kernel)") }
+                #expect(try back.search(q, parameters: p) == r, "saved as one run")
             }
         }
     }
