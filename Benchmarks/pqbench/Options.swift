@@ -29,6 +29,7 @@ struct Options {
     var filterKeep: Double?           // --filter-keep F: search with an id filter keeping a fraction F
     var fractions = [0.1, 0.2, 0.3, 0.5]   // dns-select: fractions of queries re-ranked
     var gapSelector = false           // dns-select: the gap-only baseline selector
+    var latency = false               // fixed: --latency (one query per call, one thread: p50/p99)
 
     static let usage = """
     usage: pqbench --micro N [--bytes LIST]
@@ -36,7 +37,7 @@ struct Options {
                    [--metric ip|l2] [--k K] [--threads T] [--json FILE] [--csv FILE] [--plot FILE.svg]
                    [--database test|all] [--queries Q] [--iterations I] [--seed S] [--depth R]
                    [--rerank R] [--kernel auto|portable|avx2|avx512] [--model FILE]
-                   [--filter-keep F] [--fractions LIST] [--selector learned|gap]
+                   [--latency] [--filter-keep F] [--fractions LIST] [--selector learned|gap]
                    [--export-data DIR] [--save-indexes DIR] [--quiet]
 
       --data DIR        data-set directory (DESIGN.md §4: queries.npy, targets.npy, split.json)
@@ -61,6 +62,8 @@ struct Options {
       --rerank R        pq4/opq4: candidates re-scored with exact float tables (default 10·k)
       --kernel K        pq4/opq4: auto (the fastest available, calibrated on first use),
                         portable, avx2 or avx512
+      --latency         also time one-query searches (one thread, after a warm-up): each row
+                        gains latency_p50_us and latency_p99_us
       --filter-keep F   search with an id filter (a predicate) that keeps a fraction F of the
                         items, applied inside the scan; 1 measures the cost of the hook alone
       --metric M        ip or l2 for every method; default: ip for flat, l2 for pq (on unit
@@ -157,6 +160,7 @@ struct Options {
                 let v = try value(a)
                 guard let f = Double(v), f > 0, f <= 1 else { throw UsageError("--filter-keep expects a fraction in (0, 1], got '\(v)'") }
                 o.filterKeep = f
+            case "--latency": o.latency = true
             case "--fractions":
                 let v = try value(a)
                 let parts = v.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }

@@ -56,6 +56,8 @@ struct Report {
                   "train_seconds": \(num(r.trainSeconds)),
                   "add_seconds": \(num(r.addSeconds)),
                   "search_qps": \(num(r.searchQPS)),
+                  "latency_p50_us": \(num(r.latencyP50)),
+                  "latency_p99_us": \(num(r.latencyP99)),
                   "scan_codes_per_second_per_core": \(num(r.scanPerCore))
                 }
             """

@@ -19,6 +19,9 @@ struct ResultRow {
     var queries: Int
     /// Bytes read only for re-ranked candidates, mean per item (0: none).
     var coldBytesPerItem: Double = 0
+    /// One-query search latency, one thread (`--latency`), microseconds.
+    var latencyP50: Double?
+    var latencyP99: Double?
 }
 
 /// Builds each requested index and measures it.
@@ -182,6 +185,7 @@ final class Runner {
         let oneCore = parameters(k: options.k, threads: 1)
         let perBatch = try timed(minimum: 0.5) { _ = try index.search(sample, parameters: oneCore) }
         row.scanPerCore = Double(index.count) * Double(sample.count) / perBatch
+        if options.latency { (row.latencyP50, row.latencyP99) = try latency(index, q, parameters: oneCore) }
         if let dir = options.saveIndexes {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             let path = dir + "/\(method.rawValue)-\(index.bytesPerItem).hpq"
@@ -191,6 +195,24 @@ final class Runner {
                    params.map { "\($0.0)=\($0.1)" }.joined(separator: ","), row.recall1.map { String(format: "%.4f", $0) } ?? "-",
                    row.annRecall10 ?? 0, row.searchQPS, row.scanPerCore))
         return row
+    }
+
+    /// p50 and p99 of one-query searches on one thread, in µs: each query searched alone, in
+    /// order, after a warm-up of 20 searches (up to 2,000 queries timed).
+    func latency<Index: VectorIndex>(_ index: Index, _ q: FeatureBatch, parameters: SearchParameters) throws -> (Double, Double) {
+        let n = min(q.count, 2000)
+        let single = (0..<n).map { q.slicing(rows: $0..<($0 + 1)) }
+        for i in 0..<min(20, n) { _ = try index.search(single[i], parameters: parameters) }
+        var times: [Double] = []
+        times.reserveCapacity(n)
+        for s in single {
+            let t0 = Clock.now()
+            _ = try index.search(s, parameters: parameters)
+            times.append((Clock.now() - t0) * 1e6)
+        }
+        times.sort()
+        func at(_ p: Double) -> Double { times[min(times.count - 1, Int((p * Double(times.count - 1)).rounded()))] }
+        return (at(0.5), at(0.99))
     }
 
     func exactResults(_ metric: Metric) throws -> SearchResults {

@@ -81,6 +81,11 @@ extension FeatureBatch {
     /// The first `n` rows (and their sequences).
     public func prefix(_ n: Int) -> FeatureBatch {
         guard n < count else { return self }
-        return FeatureBatch(vectors.slicing(rows: 0..<n), sequences: sequences.map { $0.gathering(items: Array(0..<n)) })
+        return slicing(rows: 0..<n)
+    }
+
+    /// Rows `range` (and their sequences).
+    public func slicing(rows range: Range<Int>) -> FeatureBatch {
+        FeatureBatch(vectors.slicing(rows: range), sequences: sequences.map { $0.gathering(items: Array(range)) })
     }
 }

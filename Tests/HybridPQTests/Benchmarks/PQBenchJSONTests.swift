@@ -18,7 +18,7 @@ struct PQBenchJSONTests {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.executable)
         p.arguments = ["--synthetic", "1500", "--dim", "32", "--queries", "40", "--methods", "flat,pq,pq4",
-                       "--bytes", "8,3", "--iterations", "3", "--threads", "1", "--quiet", "--json", out]
+                       "--bytes", "8,3", "--iterations", "3", "--threads", "1", "--latency", "--quiet", "--json", out]
         p.standardOutput = FileHandle.nullDevice
         let err = Pipe()
         p.standardError = err
@@ -47,6 +47,8 @@ struct PQBenchJSONTests {
             #expect(recall["MdR"] is Double)
             #expect((row["search_qps"] as? Double ?? 0) > 0 && (row["scan_codes_per_second_per_core"] as? Double ?? 0) > 0)
             #expect(row["cold_bytes_per_item"] as? Double == 0)
+            let p50 = row["latency_p50_us"] as? Double ?? -1, p99 = row["latency_p99_us"] as? Double ?? -1
+            #expect(p50 > 0 && p99 >= p50, "\(method): --latency gives p50 ≤ p99")
         }
         let params = try #require(rows[1]["params"] as? [String: Any])
         #expect(params["M"] as? Int == 8 && params["K"] as? Int == 256 && rows[1]["bytes_per_item"] as? Int == 8)
