@@ -73,6 +73,8 @@ def main():
     ap.add_argument("--queries", type=int, default=None)
     ap.add_argument("--database", default="test")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--latency", action="store_true",
+                    help="also time one-query searches (one thread, after a warm-up): latency_p50_us / latency_p99_us")
     args = ap.parse_args()
     threads = args.threads or os.cpu_count()
     faiss.omp_set_num_threads(threads)
@@ -108,6 +110,19 @@ def main():
         faiss.omp_set_num_threads(1)
         sample = xq[:64]
         row["scan_codes_per_second_per_core"] = n * len(sample) / timed(lambda: index.search(sample, args.k))
+        if args.latency:
+            # One query per call from Python, as a service calling FAISS would (pqbench --latency).
+            single = [xq[i:i + 1] for i in range(min(len(xq), 2000))]
+            for x in single[:20]:
+                index.search(x, args.k)
+            times = []
+            for x in single:
+                t = time.perf_counter()
+                index.search(x, args.k)
+                times.append((time.perf_counter() - t) * 1e6)
+            times.sort()
+            at = lambda p: times[min(len(times) - 1, int(round(p * (len(times) - 1))))]
+            row["latency_p50_us"], row["latency_p99_us"] = at(0.5), at(0.99)
         faiss.omp_set_num_threads(threads)
         rows.append(row)
         r = row.get("recall", {})
