@@ -145,18 +145,6 @@ public struct CodeStore: Sendable {
         offsets.append(offsets.last!)
     }
 
-    /// The run holding `position` and the row within it.
-    @inlinable
-    public func locate(_ position: Int) -> (run: Int, row: Int) {
-        if runs.count == 1 { return (0, position) }
-        var lo = 0, hi = runs.count - 1      // last run whose offset ≤ position
-        while lo < hi {
-            let mid = (lo + hi + 1) / 2
-            if offsets[mid] <= position { lo = mid } else { hi = mid - 1 }
-        }
-        return (lo, position - offsets[lo])
-    }
-
     /// Calls `body` with raw views of every run (valid only inside `body`).
     public func withRuns<R>(_ body: ([CodeRunView]) throws -> R) rethrows -> R {
         var views: [CodeRunView] = []
