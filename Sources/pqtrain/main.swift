@@ -29,6 +29,8 @@ usage: pqtrain --data DIR --out FILE [--bytes B] [--mode hcq|joint] [--levels L]
                     query_tokens.npy and frames.npy. --frame-opq: OPQ instead of PQ for frames
   --fine-epochs E   epochs of training the token and frame heads (default 6; 0: identity heads)
   --fine-lr X       their Adam learning rate (default 2e-4)
+  --frame-epochs E  epochs of training the frame codebooks for the late-interaction score
+                    (quantization-aware; default 0: the fitted PQ)
   --from MODEL      with --fine: add the fine stage to an existing model instead of training one
 """
 
@@ -38,7 +40,7 @@ do {
     var flags: Set<String> = []
     let valued: Set<String> = ["--data", "--out", "--bytes", "--mode", "--levels", "--subspaces", "--epochs", "--joint-epochs",
                                "--batch", "--lr", "--codebook-lr", "--decay", "--temperature", "--patience", "--seed",
-                               "--threads", "--checkpoint", "--bits", "--joint-lr", "--distillation", "--frame-bytes", "--from", "--fine-epochs", "--fine-lr"]
+                               "--threads", "--checkpoint", "--bits", "--joint-lr", "--distillation", "--frame-bytes", "--from", "--fine-epochs", "--fine-lr", "--frame-epochs"]
     while !args.isEmpty {
         let a = args.removeFirst()
         if a == "-h" || a == "--help" { print(usage); exit(0) }
@@ -75,7 +77,7 @@ do {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: me)
             p.arguments = CommandLine.arguments.dropFirst().filter { $0 != "--fine" && $0 != "--frame-opq" }.reduce(into: [String]()) { acc, a in
-                if ["--frame-bytes", "--fine-epochs", "--fine-lr"].contains(acc.last ?? "") { acc.removeLast(); return }
+                if ["--frame-bytes", "--fine-epochs", "--fine-lr", "--frame-epochs"].contains(acc.last ?? "") { acc.removeLast(); return }
                 acc.append(a)
             }
             try p.run()
@@ -85,7 +87,8 @@ do {
         }
         let data = try CrossViewDataSet.load(directory: dir, fineFeatures: true)
         let r = try FineStage.fit(model: model, data: data, frameBytes: frameBytes, frameRotation: flags.contains("--frame-opq"),
-                                  headEpochs: try int("--fine-epochs") ?? 6, headLearningRate: float("--fine-lr") ?? 2e-4, seed: UInt64(try int("--seed") ?? 1234), log: say)
+                                  headEpochs: try int("--fine-epochs") ?? 6, headLearningRate: float("--fine-lr") ?? 2e-4,
+                                  frameEpochs: try int("--frame-epochs") ?? 0, seed: UInt64(try int("--seed") ?? 1234), log: say)
         model.fine = r.fine
         model.info["fine.frame_bytes"] = "\(frameBytes)"
         model.info["fine.val"] = r.validation.map { String(format: "%g:%.4f", $0.weight, $0.sum) }.joined(separator: ",")

@@ -59,6 +59,20 @@ public struct FineLateInteraction {
 
     /// dLoss/dW_t and dLoss/dW_f from dLoss/dS.
     public func backward(_ pass: Pass, scoreGradient ds: Matrix) -> (tokenHead: Matrix, frameHead: Matrix) {
+        let dd = dotGradient(pass, ds)
+        let dt = dd.multiplied(pass.projectedFrames)            // nt × D
+        let dg = dd.transposed().multiplied(pass.projectedTokens) // nf × D
+        return (tokens.values.transposed().multiplied(dt), frames.values.transposed().multiplied(dg))
+    }
+
+    /// dLoss/dG, the gradient for every projected frame row (zero for padding and unpicked
+    /// frames): what codebook training scatters into the codewords the frames use.
+    public func frameGradient(_ pass: Pass, scoreGradient ds: Matrix) -> Matrix {
+        dotGradient(pass, ds).transposed().multiplied(pass.projectedTokens)
+    }
+
+    /// dLoss/dD: each pair's gradient shared among the query's tokens, at the frame each picked.
+    func dotGradient(_ pass: Pass, _ ds: Matrix) -> Matrix {
         let nt = tokens.values.rows, nf = frames.values.rows
         var dd = Matrix(rows: nt, columns: nf)
         for i in 0..<tokens.count where !tokenRows[i].isEmpty {
@@ -68,8 +82,6 @@ public struct FineLateInteraction {
                 for r in tokenRows[i] { dd.values[r * nf + pass.best[r][j]] += g }
             }
         }
-        let dt = dd.multiplied(pass.projectedFrames)            // nt × D
-        let dg = dd.transposed().multiplied(pass.projectedTokens) // nf × D
-        return (tokens.values.transposed().multiplied(dt), frames.values.transposed().multiplied(dg))
+        return dd
     }
 }

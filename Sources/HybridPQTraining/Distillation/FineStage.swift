@@ -22,7 +22,8 @@ public enum FineStage {
 
     /// Fits the frame quantizer and λ for `model` on `data` (which needs tokens and frames).
     public static func fit(model: HybridModel, data: CrossViewDataSet, frameBytes: Int, frameRotation: Bool = false,
-                           headEpochs: Int = 0, headLearningRate: Float = 2e-4, rerank: Int = 100, seed: UInt64 = 1234,
+                           headEpochs: Int = 0, headLearningRate: Float = 2e-4, frameEpochs: Int = 0,
+                           rerank: Int = 100, seed: UInt64 = 1234,
                            log: @escaping (String) -> Void = { _ in }) throws -> Result {
         guard let tokens = data.queryTokens, let frames = data.frames else {
             throw TrainingError.missingInput("query_tokens.npy and frames.npy (+ masks): the fine stage scores tokens against frames")
@@ -55,7 +56,14 @@ public enum FineStage {
             let pq = try ProductQuantizer.train(x, subspaces: frameBytes, seed: seed) { done, total in
                 log(String(format: "fine: frame PQ (M = %d, %d frames) sub-space %d/%d, %.0f s", frameBytes, x.rows, done, total, Date().timeIntervalSince(t0)))
             }
-            lq = try LevelQuantizer(rotation: nil, quantizer: pq, metric: .innerProduct)
+            var frameLQ = try LevelQuantizer(rotation: nil, quantizer: pq, metric: .innerProduct)
+            if frameEpochs > 0 {
+                let start = try FineModel(tokenHead: tokenHead, frameHead: frameHead, weight: FineHeadTraining.Configuration().weight,
+                                          frameQuantizer: frameLQ)
+                let tuned = try FrameCodebookTraining.train(fine: start, model: model, data: data, epochs: frameEpochs, seed: seed, log: log)
+                frameLQ = try LevelQuantizer(rotation: nil, quantizer: tuned.quantizer, metric: .innerProduct)
+            }
+            lq = frameLQ
         }
         // λ on val: one two-stage index per weight over the val items.
         let val = data.split.val

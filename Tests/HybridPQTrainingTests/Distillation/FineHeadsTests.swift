@@ -88,3 +88,35 @@ struct FineHeadTrainingTests {
         #expect(fit.fine.selector != nil && fit.fine.gapSelector != nil && fit.validation.count == FineStage.weightGrid.count)
     }
 }
+
+@Suite("Frame codebooks trained for late interaction")
+struct FrameCodebookTests {
+    @Test("the codebook gradient (frame gradient scattered by code) equals finite differences")
+    func gradient() throws {
+        let b = FineHeadsTests.batch(seed: 721)
+        let d = 6, m = 2, kw = 16
+        let books0 = GradientCheck.gaussian(m * kw, d / m, seed: 722)
+        let pq0 = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: 4, codebooks: books0.values)
+        let rows = (0..<b.frames.values.rows).filter { b.frames.mask[$0] != 0 }
+        let codes = try pq0.encode(b.frames.values.gathering(rows: rows))
+        let r = GradientCheck.gaussian(4, 5, seed: 723)
+        let identity = Matrix.identity(d)
+        func frames(_ books: Matrix) throws -> SequenceFeatures {
+            let pq = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: 4, codebooks: books.values)
+            let x = try pq.decode(codes)
+            var out = Matrix(rows: b.frames.values.rows, columns: d)
+            for (k, row) in rows.enumerated() { for c in 0..<d { out.values[row * d + c] = x.values[k * d + c] } }
+            return SequenceFeatures(count: b.frames.count, length: b.frames.length, values: out, mask: b.frames.mask)
+        }
+        let li = FineLateInteraction(tokens: b.tokens, frames: try frames(books0))
+        let pass = li.forward(tokenHead: identity, frameHead: identity)
+        let dg = li.frameGradient(pass, scoreGradient: r)
+        var analytic = Matrix(rows: m * kw, columns: d / m)
+        Codebooks.scatter(dg.gathering(rows: rows), codes: codes, subspaces: m, into: &analytic)
+        let err = FineHeadsTests.relativeError(books0, analytic: analytic) { books in
+            let l = FineLateInteraction(tokens: b.tokens, frames: try! frames(books))
+            return GradientCheck.project(l.forward(tokenHead: identity, frameHead: identity).scores, r)
+        }
+        #expect(err < GradientCheck.tolerance)
+    }
+}
