@@ -14,6 +14,9 @@ public struct ProductQuantizer: Sendable, Equatable {
     public let bitsPerCode: Int
     /// Codebooks, `M × K × d` floats: codeword k of sub-space m starts at `(m * K + k) * d`.
     public private(set) var codebooks: [Float]
+    /// ‖c‖² of every codeword (`M × K`), kept with the codebooks: L2 tables and encoding need
+    /// them on every call, and a one-query search should not recompute M·K·d products.
+    private var squaredNorms: [Float]
 
     /// Components per sub-vector d = D / M.
     public var subDimension: Int { dimension / subspaces }
@@ -35,6 +38,7 @@ public struct ProductQuantizer: Sendable, Equatable {
         self.subspaces = subspaces
         self.bitsPerCode = bitsPerCode
         self.codebooks = codebooks
+        squaredNorms = Self.squaredNorms(codebooks, count: subspaces * (1 << bitsPerCode), subDimension: dimension / subspaces)
     }
 
     /// Checks a shape without building anything.
@@ -93,15 +97,19 @@ public struct ProductQuantizer: Sendable, Equatable {
         }
         let size = codewords * subDimension
         codebooks.replaceSubrange((m * size)..<((m + 1) * size), with: book.values)
+        let norms = Self.squaredNorms(book.values, count: codewords, subDimension: subDimension)
+        squaredNorms.replaceSubrange((m * codewords)..<((m + 1) * codewords), with: norms)
     }
 
-    /// Squared norms of every codeword, `M × K` (used by L2 lookup tables).
-    public func codewordSquaredNorms() -> [Float] {
-        let d = subDimension
-        var out = [Float](repeating: 0, count: subspaces * codewords)
-        for i in 0..<out.count {
+    /// Squared norms of every codeword, `M × K` (used by L2 lookup tables and encoding).
+    public func codewordSquaredNorms() -> [Float] { squaredNorms }
+
+    /// ‖c‖² of `count` consecutive codewords of `d` floats.
+    static func squaredNorms(_ books: [Float], count: Int, subDimension d: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        for i in 0..<count {
             var s: Float = 0
-            for j in 0..<d { s += codebooks[i * d + j] * codebooks[i * d + j] }
+            for j in 0..<d { s += books[i * d + j] * books[i * d + j] }
             out[i] = s
         }
         return out
