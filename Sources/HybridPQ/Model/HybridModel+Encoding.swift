@@ -4,8 +4,9 @@
 /// level vector; HCQ mode normalises each of the M sub-vectors to norm 1/√M, so that
 /// ⟨e, e'⟩ = (1/M) Σ_m cos(x_m, x'_m), HCQ's similarity.
 extension HybridModel {
-    /// Everything the query-side forward pass computed (the backward pass reads it).
-    public struct QueryPass: Sendable {
+    /// Everything the query-side forward pass computed (the backward pass reads it). Training's
+    /// interface (`@_spi(Training)`, imported by HybridPQTraining), not the engine's public API.
+    @_spi(Training) public struct QueryPass: Sendable {
         /// Global input features (B × Din).
         public var input: Matrix
         /// Projection h = x Wᵀ + b.
@@ -24,8 +25,8 @@ extension HybridModel {
         public var embeddings: [Matrix]
     }
 
-    /// Everything the target-side forward pass computed.
-    public struct TargetPass: Sendable {
+    /// Everything the target-side forward pass computed (training's interface, as `QueryPass`).
+    @_spi(Training) public struct TargetPass: Sendable {
         public var input: Matrix
         public var frames: SequenceFeatures?
         /// Projected frames (B·F × D) and each item's count of valid frames.
@@ -46,7 +47,7 @@ extension HybridModel {
     }
 
     /// The query-side forward pass with `p`'s weights (default: the continuous model's).
-    public func forwardQueries(_ x: Matrix, tokens: SequenceFeatures?, parameters p: HybridParameters? = nil)
+    @_spi(Training) public func forwardQueries(_ x: Matrix, tokens: SequenceFeatures?, parameters p: HybridParameters? = nil)
         throws(ModelError) -> QueryPass {
         let p = p ?? parameters
         let c = configuration
@@ -67,7 +68,7 @@ extension HybridModel {
     }
 
     /// The target-side forward pass (always the continuous model's weights, or `p`).
-    public func forwardTargets(_ x: Matrix, frames: SequenceFeatures?, parameters p: HybridParameters? = nil)
+    @_spi(Training) public func forwardTargets(_ x: Matrix, frames: SequenceFeatures?, parameters p: HybridParameters? = nil)
         throws(ModelError) -> TargetPass {
         let p = p ?? parameters
         let c = configuration

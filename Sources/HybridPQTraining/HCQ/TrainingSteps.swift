@@ -1,4 +1,4 @@
-import HybridPQ
+@_spi(Training) import HybridPQ
 
 /// One batch of HCQ's symmetric loss (continuous, quantized or blended) with its gradients.
 public enum SymmetricStep {

@@ -1,11 +1,11 @@
-import HybridPQ
+@_spi(Training) import HybridPQ
 
 /// The backward pass of `HybridModel`'s forward passes: from gradients of the level
 /// embeddings to gradients of every parameter tensor (accumulated into `grads`).
 public enum ModelGradients {
     /// Query side: level normalisation, self-gate and projection (coarse), GhostVLAD and token
     /// projection (fine levels).
-    public static func queries(_ pass: HybridModel.QueryPass, dEmbeddings: [Matrix], model: HybridModel,
+    @_spi(Training) public static func queries(_ pass: HybridModel.QueryPass, dEmbeddings: [Matrix], model: HybridModel,
                                parameters p: HybridParameters, into grads: inout HybridParameters) {
         let dv = levelVectorGradients(dEmbeddings, pass.embeddings, pass.levelNorms, model)
         let dh = grads.with(.gateWeight, .gateBias) { w, b in
@@ -24,7 +24,7 @@ public enum ModelGradients {
 
     /// Target side: level normalisation, projection plus weighted frame mean (coarse),
     /// GhostVLAD (fine levels), frame projection.
-    public static func targets(_ pass: HybridModel.TargetPass, dEmbeddings: [Matrix], model: HybridModel,
+    @_spi(Training) public static func targets(_ pass: HybridModel.TargetPass, dEmbeddings: [Matrix], model: HybridModel,
                                parameters p: HybridParameters, into grads: inout HybridParameters) {
         let dv = levelVectorGradients(dEmbeddings, pass.embeddings, pass.levelNorms, model)
         grads.with(.targetWeight, .targetBias) { w, b in
