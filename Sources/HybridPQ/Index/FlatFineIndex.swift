@@ -53,8 +53,12 @@ public struct FlatFineIndex: VectorIndex {
             for t in 0..<f.length where f.mask[i * f.length + t] != 0 { rows.append(i * f.length + t) }
             firstFrame.append(base + rows.count)
         }
-        frames = Matrix(rows: frames.rows + rows.count, columns: frames.columns,
-                        values: frames.values + folded.values.gathering(rows: rows).values)
+        // Give up the old matrix before appending, so its values are extended in place, not copied.
+        var values = frames.values
+        let total = frames.rows + rows.count, d = frames.columns
+        frames = Matrix(rows: 0, columns: d)
+        values.append(contentsOf: folded.values.gathering(rows: rows).values)
+        frames = Matrix(rows: total, columns: d, values: values)
     }
 
     public func search(_ queries: FeatureBatch, parameters p: SearchParameters) throws(IndexError) -> SearchResults {

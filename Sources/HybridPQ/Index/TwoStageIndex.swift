@@ -50,12 +50,12 @@ public struct TwoStageIndex: VectorIndex {
     public func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(IndexError) -> SearchResults {
         try validate(queries.vectors)
         guard let tokens = queries.sequences else { throw .model(.missingInput("query tokens: the fine stage scores them")) }
-        let e: [Matrix]
-        do { e = try hot.model.queryEmbeddings(queries.vectors, tokens: tokens, quantized: true) } catch { throw .model(error) }
         guard tokens.count == queries.count, tokens.values.columns == fine.inputDimension else {
             throw .model(.shapeMismatch(input: "query tokens", expected: "\(queries.count) items of \(fine.inputDimension)",
                                         found: "\(tokens.count) items of \(tokens.values.columns)"))
         }
+        let e: [Matrix]
+        do { e = try hot.model.queryEmbeddings(queries.vectors, tokens: tokens, quantized: true) } catch { throw .model(error) }
         var selection: (selector: QuerySelector, threshold: Float)?
         if let f = parameters.fineFraction, f < 1 {
             guard let s = fine.selector else {
