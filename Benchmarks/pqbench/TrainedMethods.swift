@@ -78,6 +78,7 @@ extension Runner {
         let seconds = Double(model.info["fine.seconds"] ?? "") ?? 0
         var params = modelParams(model) + [("rerank", "\(options.rerank ?? SearchParameters.defaultRerank(k: options.k))"),
                                            ("frame_bytes", "\(fine.frameQuantizer.quantizer.subspaces)"),
+                                           ("refine_bytes", "\(fine.coarseRefiner?.subspaces ?? 0)"),
                                            ("fine_weight", String(format: "%g", fine.weight))]
         if let fraction {
             guard fine.selector != nil else { throw MethodError("\(options.model!): the model has no selector; train it with pqtrain --fine") }

@@ -10,7 +10,7 @@ let usage = """
 usage: pqtrain --data DIR --out FILE [--bytes B] [--mode hcq|joint] [--levels L] [--subspaces M] [--bits 4|8]
                [--epochs E] [--joint-epochs E] [--batch N] [--lr X] [--codebook-lr X] [--decay G]
                [--temperature T] [--patience P] [--seed S] [--threads T] [--resume] [--checkpoint FILE] [--quiet]
-               [--fine [--frame-bytes F] [--from MODEL]]
+               [--fine [--frame-bytes F] [--refine-bytes R] [--from MODEL]] [--teach [--teacher model|raw] [--teach-weights C,F[,J]]]
 
   --data DIR        DESIGN.md §4 directory: queries.npy, targets.npy, split.json and, for fine
                     levels, query_tokens.npy / frames.npy with their masks
@@ -24,14 +24,23 @@ usage: pqtrain --data DIR --out FILE [--bytes B] [--mode hcq|joint] [--levels L]
   --joint-epochs E  joint: epochs of joint codebook training (default 15)
   --resume          continue from the checkpoint (default FILE.ckpt) of an interrupted run
   --fine            also fit the fine stage (late interaction over tokens and frames, docs/FINE.md):
-                    the frames' product quantizer (--frame-bytes F bytes per frame, default 64)
+                    the frames' product quantizer (--frame-bytes F bytes per frame, default 48)
                     and the hybrid score's weight λ on val, and the selector; needs
                     query_tokens.npy and frames.npy. --frame-opq: OPQ instead of PQ for frames
   --fine-epochs E   epochs of training the token and frame heads (default 6; 0: identity heads)
   --fine-lr X       their Adam learning rate (default 2e-4)
   --frame-epochs E  epochs of training the frame codebooks for the late-interaction score
                     (quantization-aware; default 0: the fitted PQ)
+  --refine-bytes R  with --fine: also keep a finer R-byte code of the coarse embedding in the cold
+                    store, used for the candidates' coarse term when re-scoring (default 64; 0: the hot code's)
   --from MODEL      with --fine: add the fine stage to an existing model instead of training one
+  --teach           TeachCLIP: a fine teacher (late interaction through trained heads over a coarse
+                    score) teaches the coarse code's continuous phase: Pearson distillation of the
+                    batch scores, its frame relevance distilled into AFA frame weights (docs/FINE.md)
+  --teacher K       the teacher's coarse score: model (a continuous model trained first, default)
+                    or raw (the raw global features)
+  --teach-weights C,F[,J]   weights of the coarse and fine distillation losses of the continuous
+                    phase (default 1,1) and of the joint phase's distillation toward the teacher (default 0)
 """
 
 do {
@@ -40,11 +49,11 @@ do {
     var flags: Set<String> = []
     let valued: Set<String> = ["--data", "--out", "--bytes", "--mode", "--levels", "--subspaces", "--epochs", "--joint-epochs",
                                "--batch", "--lr", "--codebook-lr", "--decay", "--temperature", "--patience", "--seed",
-                               "--threads", "--checkpoint", "--bits", "--joint-lr", "--distillation", "--frame-bytes", "--from", "--fine-epochs", "--fine-lr", "--frame-epochs"]
+                               "--threads", "--checkpoint", "--bits", "--joint-lr", "--distillation", "--frame-bytes", "--from", "--fine-epochs", "--fine-lr", "--frame-epochs", "--teacher", "--teach-weights", "--refine-bytes"]
     while !args.isEmpty {
         let a = args.removeFirst()
         if a == "-h" || a == "--help" { print(usage); exit(0) }
-        if a == "--resume" || a == "--quiet" || a == "--fine" || a == "--frame-opq" { flags.insert(a); continue }
+        if a == "--resume" || a == "--quiet" || a == "--fine" || a == "--frame-opq" || a == "--teach" { flags.insert(a); continue }
         guard valued.contains(a) else { log("unknown option '\(a)'\n" + usage); exit(2) }
         guard !args.isEmpty else { log("\(a) needs a value"); exit(2) }
         options[a] = args.removeFirst()
@@ -66,7 +75,10 @@ do {
 
     if flags.contains("--fine") || options["--from"] != nil {
         guard flags.contains("--fine") else { log("--from goes with --fine"); exit(2) }
-        let frameBytes = try int("--frame-bytes", min: 1) ?? 64
+        if options["--from"] != nil && flags.contains("--teach") {
+            log("--teach retrains the coarse model; it does not go with --from"); exit(2)
+        }
+        let frameBytes = try int("--frame-bytes", min: 1) ?? 48
         let t0 = Date()
         var model: HybridModel
         if let from = options["--from"] {
@@ -77,7 +89,7 @@ do {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: me)
             p.arguments = CommandLine.arguments.dropFirst().filter { $0 != "--fine" && $0 != "--frame-opq" }.reduce(into: [String]()) { acc, a in
-                if ["--frame-bytes", "--fine-epochs", "--fine-lr", "--frame-epochs"].contains(acc.last ?? "") { acc.removeLast(); return }
+                if ["--frame-bytes", "--fine-epochs", "--fine-lr", "--frame-epochs", "--refine-bytes"].contains(acc.last ?? "") { acc.removeLast(); return }
                 acc.append(a)
             }
             try p.run()
@@ -88,7 +100,7 @@ do {
         let data = try CrossViewDataSet.load(directory: dir, fineFeatures: true)
         let r = try FineStage.fit(model: model, data: data, frameBytes: frameBytes, frameRotation: flags.contains("--frame-opq"),
                                   headEpochs: try int("--fine-epochs") ?? 6, headLearningRate: float("--fine-lr") ?? 2e-4,
-                                  frameEpochs: try int("--frame-epochs") ?? 0, seed: UInt64(try int("--seed") ?? 1234), log: say)
+                                  frameEpochs: try int("--frame-epochs") ?? 0, refineBytes: try int("--refine-bytes") ?? 64, seed: UInt64(try int("--seed") ?? 1234), log: say)
         model.fine = r.fine
         model.info["fine.frame_bytes"] = "\(frameBytes)"
         model.info["fine.val"] = r.validation.map { String(format: "%g:%.4f", $0.weight, $0.sum) }.joined(separator: ",")
@@ -139,6 +151,33 @@ do {
             return x
         }
     }
+    var teacher: FineTeacher?
+    if flags.contains("--teach") {
+        guard hasFine else { log("--teach: \(dir) has no query_tokens.npy / frames.npy for the fine teacher"); exit(2) }
+        if let w = options["--teach-weights"] {
+            let parts = w.split(separator: ",").compactMap { Float($0) }
+            guard parts.count == 2 || parts.count == 3, parts.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+                log("--teach-weights expects two or three numbers ≥ 0 separated by commas, got '\(w)'"); exit(2)
+            }
+            for i in candidates.indices {
+                candidates[i].teachCoarseWeight = parts[0]
+                candidates[i].teachFineWeight = parts[1]
+                candidates[i].teachJointWeight = parts.count == 3 ? parts[2] : 0
+            }
+        }
+        var coarse: HybridModel?
+        switch options["--teacher"] ?? "model" {
+        case "raw": coarse = nil
+        case "model":
+            say("teach: the teacher's coarse model (continuous phase of \(config.model.bitsPerCode)-bit M = \(config.model.subspaces))…")
+            let trainer = try Trainer(data: data, configuration: candidates[0], log: say)
+            trainer.continuousOnly = true
+            coarse = try trainer.run()
+        case let k: log("--teacher expects model or raw, got '\(k)'"); exit(2)
+        }
+        say("teach: training the teacher's fine heads…")
+        teacher = try FineTeacher.train(data: data, coarseModel: coarse, log: say)
+    }
     var best: (model: HybridModel, path: String)?
     for (i, c) in candidates.enumerated() {
         let path = candidates.count == 1 ? out : out + ".\(c.model.bitsPerCode)bit"
@@ -151,7 +190,8 @@ do {
                 say("candidate \(i + 1)/\(candidates.count): \(c.model.bitsPerCode)-bit codes, M = \(c.model.subspaces)")
             }
             let resume = flags.contains("--resume") && FileManager.default.fileExists(atPath: checkpoint)
-            model = try Trainer(data: data, configuration: c, outputPath: path, checkpointPath: checkpoint, log: say).run(resume: resume)
+            model = try Trainer(data: data, configuration: c, outputPath: path, checkpointPath: checkpoint, teacher: teacher,
+                            log: say).run(resume: resume)
         }
         let score = Double(model.info["val.sum"] ?? "") ?? -1
         if candidates.count > 1 { say("candidate \(i + 1): val R@1+R@5+R@10 = \(model.info["val.sum"] ?? "-")") }

@@ -10,12 +10,18 @@ public struct FrameStore: Sendable {
     public internal(set) var codes: StoredArray<UInt8>
     /// `count + 1` prefix sums: item i's frames are `firstFrame[i]..<firstFrame[i + 1]`.
     public internal(set) var firstFrame: StoredArray<Int64>
+    /// The finer coarse code's quantizer (`FineModel.coarseRefiner`), if the store keeps one.
+    public let refiner: ProductQuantizer?
+    /// Each item's finer coarse code, `count × refiner.subspaces` bytes (empty without a refiner).
+    public internal(set) var refinedCodes: StoredArray<UInt8>
 
-    /// An empty store over a trained frame quantizer.
-    public init(quantizer: LevelQuantizer) {
+    /// An empty store over a trained frame quantizer (and, optionally, a coarse refiner).
+    public init(quantizer: LevelQuantizer, refiner: ProductQuantizer? = nil) {
         self.quantizer = quantizer
+        self.refiner = refiner
         codes = StoredArray()
         firstFrame = StoredArray([0])
+        refinedCodes = StoredArray()
     }
 
     /// Items stored.
@@ -24,14 +30,24 @@ public struct FrameStore: Sendable {
     public var frameCount: Int { codes.count / max(1, quantizer.quantizer.subspaces) }
     /// Code bytes per frame.
     public var bytesPerFrame: Int { quantizer.quantizer.subspaces }
-    /// Mean bytes per item read when the item is re-ranked: frame codes plus its offset.
+    /// Mean bytes per item read when the item is re-ranked: frame codes, its offset and its
+    /// refined coarse code.
     public var bytesPerItem: Double {
-        count == 0 ? 0 : Double(codes.count + (firstFrame.count) * MemoryLayout<Int64>.size) / Double(count)
+        count == 0 ? 0 : Double(codes.count + refinedCodes.count + (firstFrame.count) * MemoryLayout<Int64>.size) / Double(count)
     }
 
     /// Appends the valid frames of each item of `frames` (already through the fine model's frame
-    /// head), in item order.
-    public mutating func append(_ frames: SequenceFeatures) throws(ModelError) {
+    /// head), in item order, and — with a refiner — the items' coarse embeddings in the hot
+    /// level's rotated space (`refined`, one row per item; required then).
+    public mutating func append(_ frames: SequenceFeatures, refined: Matrix? = nil) throws(ModelError) {
+        var refinedCodes: [UInt8] = []
+        if let refiner {
+            guard let refined, refined.rows == frames.count, refined.columns == refiner.dimension else {
+                throw .shapeMismatch(input: "refined coarse embeddings", expected: "\(frames.count) rows of \(refiner.dimension)",
+                                     found: refined.map { "\($0.rows) rows of \($0.columns)" } ?? "none")
+            }
+            do { refinedCodes = try refiner.encode(refined) } catch { throw .quantizer(error) }
+        }
         let d = quantizer.quantizer.dimension
         guard frames.values.columns == d else { throw .shapeMismatch(input: "frames", expected: "\(d) columns", found: "\(frames.values.columns)") }
         let base = firstFrame.withUnsafeBufferPointer { $0.last! }
@@ -47,6 +63,7 @@ public struct FrameStore: Sendable {
         let c = try quantizer.encode(valid)
         codes.append(contentsOf: c)
         firstFrame.append(contentsOf: ends)
+        self.refinedCodes.append(contentsOf: refinedCodes)
     }
 
     /// Calls `body` with the codes and offsets (valid only inside `body`).

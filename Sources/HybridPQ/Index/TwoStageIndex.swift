@@ -19,7 +19,10 @@ public struct TwoStageIndex: VectorIndex {
             throw .dimensionMismatch(expected: model.configuration.inputDimension, found: fine.inputDimension)
         }
         hot = try HybridIndex(model: model)
-        cold = FrameStore(quantizer: fine.frameQuantizer)
+        if let r = fine.coarseRefiner, r.dimension != model.configuration.dimension {
+            throw .dimensionMismatch(expected: model.configuration.dimension, found: r.dimension)
+        }
+        cold = FrameStore(quantizer: fine.frameQuantizer, refiner: fine.coarseRefiner)
         self.fine = fine
     }
 
@@ -30,7 +33,10 @@ public struct TwoStageIndex: VectorIndex {
     public var bytesPerItem: Int { hot.bytesPerItem }
     /// Mean cold bytes per item: read only for re-ranked candidates.
     public var coldBytesPerItem: Double { cold.bytesPerItem }
-    public var memoryBytes: Int { hot.memoryBytes + cold.codes.count + cold.firstFrame.count * 8 + 4 * fine.frameQuantizer.quantizer.codebooks.count }
+    public var memoryBytes: Int {
+        hot.memoryBytes + cold.codes.count + cold.refinedCodes.count + cold.firstFrame.count * 8
+            + 4 * (fine.frameQuantizer.quantizer.codebooks.count + (fine.coarseRefiner?.codebooks.count ?? 0))
+    }
 
     /// Adds targets with their frames (the batch's sequences, required).
     public mutating func add(_ items: FeatureBatch, ids: [Int64]?) throws(IndexError) {
@@ -40,9 +46,12 @@ public struct TwoStageIndex: VectorIndex {
         guard f.count == items.count else {
             throw .model(.shapeMismatch(input: "frames", expected: "\(items.count) items", found: "\(f.count)"))
         }
+        try validate(items.vectors)
+        let e: [Matrix]
+        do { e = try hot.model.targetEmbeddings(items.vectors, frames: frames) } catch { throw .model(error) }
         var grown = cold
-        do { try grown.append(f) } catch { throw .model(error) }
-        try hot.add(items, ids: ids)      // checks vectors and ids; the cold rows follow only if it succeeds
+        do { try grown.append(f, refined: fine.coarseRefiner == nil ? nil : hot.model.quantizers[0].rotated(e[0])) } catch { throw .model(error) }
+        try hot.add(embeddings: e, ids: ids)      // checks ids; the cold rows follow only if it succeeds
         cold = grown
     }
 
@@ -63,7 +72,9 @@ public struct TwoStageIndex: VectorIndex {
             }
             selection = (s, s.threshold(fraction: f))
         }
-        let reranker = LateInteractionReranker(tokens: tokens, store: cold, weight: fine.weight, selection: selection)
+        let refined = cold.refiner == nil ? nil : hot.model.quantizers[0].rotated(e[0])
+        let reranker = LateInteractionReranker(tokens: tokens, store: cold, weight: fine.weight, selection: selection,
+                                               refinedQueries: refined, metric: hot.metric)
         return try hot.search(embeddings: e, parameters: parameters, reranker: reranker)
     }
 }

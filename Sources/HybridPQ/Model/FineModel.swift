@@ -20,6 +20,11 @@ public struct FineModel: Sendable, Equatable {
     public var selector: QuerySelector?
     /// The baseline selector: the smallest top-1/top-2 coarse gap first.
     public var gapSelector: QuerySelector?
+    /// A finer code of the coarse embedding for re-scoring (IndexRefine's idea), kept in the cold
+    /// store: a product quantizer in the hot level's (rotated) space with more sub-spaces than the
+    /// hot code. With it, a candidate's coarse term is its distance to the refined code instead of
+    /// the hot code's table score. nil: the hot code's score.
+    public var coarseRefiner: ProductQuantizer?
 
     /// A fine model from its parts; heads must map Din to the quantizer's dimension.
     public init(tokenHead: Matrix, frameHead: Matrix, weight: Float, frameQuantizer: LevelQuantizer) throws(ModelError) {

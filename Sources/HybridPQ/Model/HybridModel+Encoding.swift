@@ -32,8 +32,11 @@ extension HybridModel {
         /// Projected frames (B·F × D) and each item's count of valid frames.
         public var projectedFrames: Matrix?
         public var frameCounts: [Float]
-        /// Mean of the valid projected frames (B × D).
+        /// Pooled valid projected frames (B × D): their mean, or their AFA-weighted sum when the
+        /// model has a frame scorer.
         public var frameMean: Matrix?
+        /// Each frame's pooling weight (B × F; 0 on padding): 1/count for the mean.
+        public var frameWeights: Matrix?
         public var assignment: Matrix?
         public var levelVectors: [Matrix]
         public var levelNorms: [[Float]]
@@ -80,7 +83,14 @@ extension HybridModel {
         var pass = TargetPass(input: x, frames: frames, frameCounts: [], levelVectors: [], levelNorms: [], embeddings: [])
         if let frames {
             let pf = Layers.dense(frames.values, weight: p[.frameWeight], bias: p[.frameBias])
-            let (mean, counts) = Layers.maskedMean(pf, mask: frames.mask, length: frames.length)
+            var (mean, counts) = Layers.maskedMean(pf, mask: frames.mask, length: frames.length)
+            var weights = Matrix(rows: frames.count, columns: frames.length)
+            if p.hasFrameAttention {
+                (mean, weights) = Layers.attentivePool(pf, mask: frames.mask, length: frames.length, scorer: p[.frameScorer])
+            } else {
+                for r in 0..<frames.mask.count where frames.mask[r] != 0 { weights.values[r] = 1 / counts[r / frames.length] }
+            }
+            pass.frameWeights = weights
             let mix = p[.frameMix].values[0]
             for i in 0..<y.values.count { y.values[i] += mix * mean.values[i] }
             pass.projectedFrames = pf

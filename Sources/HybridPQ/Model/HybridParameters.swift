@@ -22,10 +22,14 @@ public struct HybridParameters: Sendable, Equatable {
         case vladWeight, vladBias
         /// GhostVLAD centres (L × D).
         case vladCentres
+        /// AFA frame scorer w (1 × D): frame n of a target gets the weight softmax_n(⟨w, f_n⟩) over
+        /// the valid frames (TeachCLIP's attentional frame-feature aggregation). Zero — the
+        /// default, and every model trained without `--teach` — is the plain mean.
+        case frameScorer
 
         /// File tag.
         public var tag: String {
-            ["WQRY", "BQRY", "WGAT", "BGAT", "WTOK", "BTOK", "WTGT", "BTGT", "WFRM", "BFRM", "FMIX", "VLAW", "VLAB", "VLAC"][rawValue]
+            ["WQRY", "BQRY", "WGAT", "BGAT", "WTOK", "BTOK", "WTGT", "BTGT", "WFRM", "BFRM", "FMIX", "VLAW", "VLAB", "VLAC", "AFAW"][rawValue]
         }
 
         /// Whether the tensor belongs to the query side (trained in the joint phase).
@@ -44,12 +48,17 @@ public struct HybridParameters: Sendable, Equatable {
             case .queryBias, .gateBias, .tokenBias, .targetBias, .frameBias: return (1, d)
             case .gateWeight: return (d, d)
             case .frameMix: return (1, 1)
+            case .frameScorer: return (1, d)
             case .vladWeight: return (k, d)
             case .vladBias: return (1, k)
             case .vladCentres: return (c.levels, d)
             }
         }
     }
+
+    /// Whether frames are pooled by learned AFA weights (a non-zero frame scorer) rather than
+    /// the plain mean.
+    public var hasFrameAttention: Bool { self[.frameScorer].values.contains { $0 != 0 } }
 
     /// Tensors in `Tensor` order.
     public var tensors: [Matrix]

@@ -49,6 +49,35 @@ public enum Layers {
         return (out, counts)
     }
 
+    /// Attentional pooling (TeachCLIP's AFA): item i's output is Σ_n π_in x_in with
+    /// π_i = softmax over i's valid rows of the logits ⟨w, x_in⟩ (`scorer` w is 1 × columns).
+    /// Returns the pooled items × columns matrix and the weights (items × length, exactly 0 on
+    /// padding; an item with no valid row gets zero weights and a zero output).
+    public static func attentivePool(_ x: Matrix, mask: [UInt8], length: Int, scorer: Matrix) -> (pooled: Matrix, weights: Matrix) {
+        let items = x.rows / max(1, length), d = x.columns
+        precondition(scorer.columns == d, "attentivePool: scorer width disagrees")
+        var out = Matrix(rows: items, columns: d)
+        var weights = Matrix(rows: items, columns: length)
+        for i in 0..<items {
+            var logits = [Float](repeating: -.infinity, count: length), top = -Float.infinity
+            for t in 0..<length where mask[i * length + t] != 0 {
+                var a: Float = 0
+                for j in 0..<d { a += scorer.values[j] * x.values[(i * length + t) * d + j] }
+                logits[t] = a
+                top = max(top, a)
+            }
+            guard top > -.infinity else { continue }
+            var sum: Float = 0
+            for t in 0..<length where mask[i * length + t] != 0 { logits[t] = (logits[t] - top).exp; sum += logits[t] }
+            for t in 0..<length where mask[i * length + t] != 0 {
+                let w = logits[t] / sum
+                weights.values[i * length + t] = w
+                for j in 0..<d { out.values[i * d + j] += w * x.values[(i * length + t) * d + j] }
+            }
+        }
+        return (out, weights)
+    }
+
     /// GhostVLAD: a = softmax(x Wᵀ + b) over all L + G clusters (ghosts included), then
     /// v_l = Σ_t mask_t a_tl (x_t − c_l) for the L real clusters only. Returns the items × (L·D)
     /// un-normalised descriptors (level l in columns l·D ..< (l+1)·D) and the assignments.

@@ -33,6 +33,7 @@ extension HybridModel {
         if let f = fine {
             pairs += [("fine.weight", "\(f.weight)"), ("fine.subspaces", "\(f.frameQuantizer.quantizer.subspaces)"),
                       ("fine.bits", "\(f.frameQuantizer.quantizer.bitsPerCode)"), ("fine.rotated", f.frameQuantizer.transform == nil ? "0" : "1")]
+            if let r = f.coarseRefiner { pairs.append(("fine.refine_subspaces", "\(r.subspaces)")) }
             for (name, sel) in [("selector", f.selector), ("gap_selector", f.gapSelector)] {
                 guard let sel else { continue }
                 func list(_ v: [Float]) -> String { v.map { "\($0)" }.joined(separator: ",") }
@@ -46,6 +47,7 @@ extension HybridModel {
             out += [.floats("FTKH", StoredArray(f.tokenHead.values)), .floats("FTFH", StoredArray(f.frameHead.values)),
                     .floats("FQCB", StoredArray(f.frameQuantizer.quantizer.codebooks))]
             if let r = f.frameQuantizer.rotation { out.append(.floats("FQRT", StoredArray(r.values))) }
+            if let r = f.coarseRefiner { out.append(.floats("FRFB", StoredArray(r.codebooks))) }
         }
         for t in HybridParameters.Tensor.allCases {
             out.append(.floats(t.tag, StoredArray(parameters[t].values)))
@@ -89,7 +91,9 @@ extension HybridModel {
             var out: [Matrix] = []
             for t in HybridParameters.Tensor.allCases {
                 let (r, k) = t.shape(c)
-                if only(t) {
+                if only(t) && t == .frameScorer && file.sections[tag(t)] == nil {
+                    out.append(Matrix(rows: r, columns: k))     // files from before AFA: the plain mean
+                } else if only(t) {
                     out.append(Matrix(rows: r, columns: k, values: try file.floats(tag(t), count: r * k).array))
                 } else {
                     out.append(fallback![t])
@@ -151,6 +155,13 @@ extension HybridModel {
             let lq = try LevelQuantizer(rotation: rotation, quantizer: pq, metric: .innerProduct)
             fine = try FineModel(tokenHead: token, frameHead: frame, weight: weight, frameQuantizer: lq)
         } catch { throw .invalidModel(path: file.path, error) }
+        if meta.values["fine.refine_subspaces"] != nil {
+            let mr = try meta.int("fine.refine_subspaces", in: 1...din)
+            let books = try file.floats("FRFB", count: d * 256).array
+            do { fine.coarseRefiner = try ProductQuantizer(dimension: d, subspaces: mr, bitsPerCode: 8, codebooks: books) } catch {
+                throw .invalidQuantizer(path: file.path, error)
+            }
+        }
         fine.selector = try selector("selector", file, meta)
         fine.gapSelector = try selector("gap_selector", file, meta)
         return fine

@@ -2,12 +2,14 @@ extension TwoStageIndex {
     /// Saves the index to `path` atomically (kind `dns`): the `hcq` sections of the hot index
     /// with the model's fine stage, META `index.frames`, and the cold store — FRCD (frame codes)
     /// and FROF (each item's first frame, `count + 1` prefix sums), each checksummed and
-    /// mappable like every section.
+    /// mappable like every section; FRRC (each item's refined coarse code) when the fine model
+    /// has a coarse refiner.
     public func save(to path: String) throws(IndexFileError) {
         var model = hot.model
         model.fine = fine
         let s = try hot.sections(model: model, extra: ["index.frames": "\(cold.frameCount)"], path: path)
-        try IndexFile.write(kind: .dns, sections: s + [.uint8s("FRCD", cold.codes), .int64s("FROF", cold.firstFrame)], to: path)
+        let refined: [IndexFile.Section] = cold.refiner == nil ? [] : [.uint8s("FRRC", cold.refinedCodes)]
+        try IndexFile.write(kind: .dns, sections: s + [.uint8s("FRCD", cold.codes), .int64s("FROF", cold.firstFrame)] + refined, to: path)
     }
 
     /// Loads a `dns` index; with `mapping`, hot codes, ids and the cold store stay in a read-only
@@ -32,6 +34,7 @@ extension TwoStageIndex {
             f[0] == 0 && f[hot.count] == Int64(frames) && (0..<hot.count).allSatisfy { f[$0] <= f[$0 + 1] }
         }
         guard ok else { throw .inconsistent(path: path, reason: "FROF is not a non-decreasing run of offsets from 0 to \(frames)") }
+        if let r = fine.coarseRefiner { cold.refinedCodes = try file.uint8s("FRRC", count: hot.count * r.subspaces) }
         let k = fine.frameQuantizer.quantizer.codewords
         if k < 256, let bad = cold.codes.withUnsafeBufferPointer({ $0.first { Int($0) >= k } }) {
             throw .inconsistent(path: path, reason: "FRCD holds code \(bad), outside 0..<\(k)")

@@ -40,13 +40,19 @@ extension ProductQuantizer {
             throw .invalidShape("\(codes.count) code bytes is not a multiple of M = \(m)")
         }
         let n = codes.count / m
+        if k < 256, let bad = codes.first(where: { Int($0) >= k }) { throw .codeOutOfRange(code: Int(bad), codewords: k) }
         var out = Matrix(rows: n, columns: dimension)
-        for i in 0..<n {
-            for s in 0..<m {
-                let c = Int(codes[i * m + s])
-                guard c < k else { throw .codeOutOfRange(code: c, codewords: k) }
-                let src = (s * k + c) * d
-                for j in 0..<d { out.values[i * dimension + s * d + j] = codebooks[src + j] }
+        let dim = dimension
+        // Pointers, not subscripts: this runs for every re-ranked candidate's frames.
+        out.values.withUnsafeMutableBufferPointer { o in
+            codebooks.withUnsafeBufferPointer { b in
+                codes.withUnsafeBufferPointer { c in
+                    for i in 0..<n {
+                        for s in 0..<m {
+                            (o.baseAddress! + i * dim + s * d).update(from: b.baseAddress! + (s * k + Int(c[i * m + s])) * d, count: d)
+                        }
+                    }
+                }
             }
         }
         return out

@@ -45,16 +45,46 @@ public struct LateInteractionReranker: Reranker {
     public let weight: Float
     /// The selector and the score a query needs to be re-ranked (nil: every query is).
     public let selection: (selector: QuerySelector, threshold: Float)?
+    /// With a store that keeps refined coarse codes: the queries' coarse embeddings in the hot
+    /// level's rotated space, and the hot level's metric (the refined coarse term is
+    /// −‖q − x̂‖² for L2, ⟨q, x̂⟩ for inner product).
+    public let refinedQueries: Matrix?
+    public let metric: Metric
     let coarse = ExactTableReranker()
 
     /// A re-ranker for one search's queries; with `selection`, only the queries the selector
     /// scores at or above the threshold get the fine score (the others keep the coarse one).
     public init(tokens: SequenceFeatures, store: FrameStore, weight: Float,
-                selection: (selector: QuerySelector, threshold: Float)? = nil) {
+                selection: (selector: QuerySelector, threshold: Float)? = nil, refinedQueries: Matrix? = nil, metric: Metric = .l2) {
         self.tokens = tokens
         self.store = store
         self.weight = weight
         self.selection = selection
+        self.refinedQueries = refinedQueries
+        self.metric = metric
+    }
+
+    /// The coarse term of `positions` for query `q`: from the refined codes when the store keeps
+    /// them (and `refinedQueries` are given), else the hot code's exact table score.
+    public func coarseScores(of positions: [Int], query q: Int, _ input: RerankInput) -> [Float] {
+        guard let refiner = store.refiner, let queries = refinedQueries, q < queries.rows else { return coarse.scores(of: positions, input) }
+        let m = refiner.subspaces, ds = refiner.subDimension, l2 = metric == .l2
+        return store.refinedCodes.withUnsafeBufferPointer { codes in
+            refiner.codebooks.withUnsafeBufferPointer { books in
+                queries.values.withUnsafeBufferPointer { qv in
+                    let query = qv.baseAddress! + q * queries.columns
+                    return positions.map { p in
+                        guard p < store.count else { return -.infinity }
+                        var dot: Float = 0, dist: Float = 0
+                        for sub in 0..<m {
+                            let c = books.baseAddress! + (sub * 256 + Int(codes[p * m + sub])) * ds, y = query + sub * ds
+                            for j in 0..<ds { let t = c[j] - y[j]; dot += c[j] * y[j]; dist += t * t }
+                        }
+                        return l2 ? -dist : dot
+                    }
+                }
+            }
+        }
     }
 
     /// Valid tokens of query `q`.
@@ -94,9 +124,13 @@ public struct LateInteractionReranker: Reranker {
     }
 
     public func scores(of positions: [Int], _ input: RerankInput) -> [Float] {
-        var s = coarse.scores(of: positions, input)
         let q = input.batchStart + input.query
-        guard weight != 0, selects(query: q, coarse: s) else { return s }
+        // The selector reads the hot stage's own scores (what it was trained on); a query it
+        // leaves out keeps them and touches no cold byte.
+        let hot = coarse.scores(of: positions, input)
+        guard selects(query: q, coarse: hot) else { return hot }
+        var s = store.refiner == nil ? hot : coarseScores(of: positions, query: q, input)
+        guard weight != 0 else { return s }
         let (decoded, ranges) = frames(of: positions)
         for (i, fine) in LateInteraction.scores(tokens: tokenVectors(query: q), frames: decoded, ranges: ranges).enumerated() {
             if let fine { s[i] += weight * fine }

@@ -43,6 +43,15 @@ public enum FineHeadTraining {
     /// Trained heads (token, frame) and the val sums per epoch (the first: the identity start).
     public static func train(model: HybridModel, data: CrossViewDataSet, configuration c: Configuration = Configuration(),
                              log: (String) -> Void = { _ in }) throws -> (tokenHead: Matrix, frameHead: Matrix, history: [Double]) {
+        try train(data: data, configuration: c, log: log) { queries, targets in
+            try coarseScores(model, data: data, queries: queries, targets: targets)
+        }
+    }
+
+    /// Trained heads against any coarse score C (`coarse(queries, targets)`: queries × targets),
+    /// e.g. a teacher's continuous coarse score (`FineTeacher`).
+    public static func train(data: CrossViewDataSet, configuration c: Configuration = Configuration(), log: (String) -> Void = { _ in },
+                             coarse: ([Int], [Int]) throws -> Matrix) throws -> (tokenHead: Matrix, frameHead: Matrix, history: [Double]) {
         guard let tokens = data.queryTokens, let frames = data.frames else {
             throw TrainingError.missingInput("query_tokens.npy and frames.npy (+ masks): the fine heads score tokens against frames")
         }
@@ -50,7 +59,7 @@ public enum FineHeadTraining {
         var heads = [Matrix.identity(d), Matrix.identity(d)]
         var adam = Adam(shapes: heads)
         let val = data.split.val
-        let valC = try coarseScores(model, data: data, queries: val, targets: val)
+        let valC = try coarse(val, val)
         let valLI = FineLateInteraction(tokens: tokens.gathering(items: val), frames: frames.gathering(items: val))
         func valSum() -> Double {
             var z = valC
@@ -69,7 +78,7 @@ public enum FineHeadTraining {
             while b + c.batchSize <= order.count {
                 let items = Array(order[b..<(b + c.batchSize)])
                 b += c.batchSize
-                let cs = try coarseScores(model, data: data, queries: items, targets: items)
+                let cs = try coarse(items, items)
                 let li = FineLateInteraction(tokens: tokens.gathering(items: items), frames: frames.gathering(items: items))
                 let pass = li.forward(tokenHead: heads[0], frameHead: heads[1])
                 var z = cs

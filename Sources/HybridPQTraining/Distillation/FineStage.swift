@@ -6,7 +6,8 @@ import HybridPQ
 ///
 /// The token and frame heads are trained first when `headEpochs` > 0 (`FineHeadTraining`; else
 /// they stay at the identity start: raw features);
-/// the frame quantizer is PQ (or, with `frameRotation`, OPQ) of the train split's valid frames
+/// with `refineBytes` > 0 a finer PQ of the coarse embedding (`FineModel.coarseRefiner`) is fitted
+/// for re-scoring; the frame quantizer is PQ (or, with `frameRotation`, OPQ) of the train split's valid frames
 /// (`frameBytes` bytes per frame, 8-bit codes) — OPQ's rotation costs a D × D product per
 /// re-ranked query; λ is chosen on val — the two-stage search (hot code → `rerank` candidates → hybrid
 /// score from the cold store) over the val items, best R@1 + R@5 + R@10 over a fixed grid.
@@ -22,7 +23,7 @@ public enum FineStage {
 
     /// Fits the frame quantizer and λ for `model` on `data` (which needs tokens and frames).
     public static func fit(model: HybridModel, data: CrossViewDataSet, frameBytes: Int, frameRotation: Bool = false,
-                           headEpochs: Int = 0, headLearningRate: Float = 2e-4, frameEpochs: Int = 0,
+                           headEpochs: Int = 0, headLearningRate: Float = 2e-4, frameEpochs: Int = 0, refineBytes: Int = 0,
                            rerank: Int = 100, seed: UInt64 = 1234,
                            log: @escaping (String) -> Void = { _ in }) throws -> Result {
         guard let tokens = data.queryTokens, let frames = data.frames else {
@@ -65,13 +66,29 @@ public enum FineStage {
             }
             lq = frameLQ
         }
+        // The finer coarse code for re-scoring: PQ of the train targets' coarse embeddings in the
+        // hot level's rotated space.
+        var refiner: ProductQuantizer?
+        if refineBytes > 0 {
+            let e = try model.targetEmbeddings(data.targets.gathering(rows: data.split.train),
+                                               frames: frames.gathering(items: data.split.train))[0]
+            let t1 = Date()
+            refiner = try ProductQuantizer.train(model.quantizers[0].rotated(e), subspaces: refineBytes, seed: seed &+ 1) { done, total in
+                log(String(format: "fine: coarse refiner (M = %d) sub-space %d/%d, %.0f s", refineBytes, done, total, Date().timeIntervalSince(t1)))
+            }
+        }
+        func fineModel(_ w: Float) throws -> FineModel {
+            var f = try FineModel(tokenHead: tokenHead, frameHead: frameHead, weight: w, frameQuantizer: lq)
+            f.coarseRefiner = refiner
+            return f
+        }
         // λ on val: one two-stage index per weight over the val items.
         let val = data.split.val
         let items = FeatureBatch(data.targets.gathering(rows: val), sequences: frames.gathering(items: val))
         let queries = FeatureBatch(data.queries.gathering(rows: val), sequences: tokens.gathering(items: val))
         var tried: [(Float, Double)] = []
         for w in weightGrid {
-            var index = try TwoStageIndex(model: model, fine: FineModel(tokenHead: tokenHead, frameHead: frameHead, weight: w, frameQuantizer: lq))
+            var index = try TwoStageIndex(model: model, fine: fineModel(w))
             try index.add(items, ids: nil)
             let r = try index.search(queries, parameters: SearchParameters(k: 10, threads: Concurrency.availableCores, rerank: rerank))
             let m = RetrievalMetrics(results: r, expected: (0..<val.count).map { Int64($0) })
@@ -79,7 +96,7 @@ public enum FineStage {
             log(String(format: "fine: λ = %.2f: val R@1 %.4f, R@1+R@5+R@10 %.4f", w, m.recallAt1, m.recallAt1 + m.recallAt5 + m.recallAt10))
         }
         let best = tried.max { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 > $1.0) }!
-        var fine = try FineModel(tokenHead: tokenHead, frameHead: frameHead, weight: best.0, frameQuantizer: lq)
+        var fine = try fineModel(best.0)
         try fitSelectors(&fine, model: model, data: data, rerank: rerank, log: log)
         return Result(fine: fine, validation: tried.map { ($0.0, $0.1) })
     }

@@ -14,4 +14,12 @@ public struct CrossViewBatch: Sendable {
         tokens = data.queryTokens?.gathering(items: items)
         frames = data.frames?.gathering(items: items)
     }
+
+    /// Gathers the queries (and tokens) of `queries` and the targets (and frames) of `targets`.
+    public init(_ data: CrossViewDataSet, _ queries: [Int], _ targets: [Int]) {
+        self.queries = data.queries.gathering(rows: queries)
+        self.targets = data.targets.gathering(rows: targets)
+        tokens = data.queryTokens?.gathering(items: queries)
+        frames = data.frames?.gathering(items: targets)
+    }
 }

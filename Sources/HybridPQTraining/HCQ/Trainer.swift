@@ -41,6 +41,11 @@ public final class Trainer {
     let log: (String) -> Void
     let trainItems: [Int]
     let valItems: [Int]
+    /// The fine model teaching the continuous phase (`--teach`), or nil.
+    let teacher: FineTeacher?
+    /// The teacher's scores of every train query against every train target (train order), for
+    /// the joint phase's distillation; computed once, when the joint phase first needs them.
+    var teacherTrainScores: Matrix?
 
     // State (what a checkpoint holds).
     var phase: Phase
@@ -53,12 +58,14 @@ public final class Trainer {
     /// Stop `run` after this many epochs, leaving the checkpoint to resume from (nil: run to
     /// the end). A time box for long runs, and how tests interrupt training.
     public var epochBudget: Int?
+    /// Joint mode: end after the continuous phase (no quantizers): a teacher's coarse model.
+    public var continuousOnly = false
     /// Validation figures after every epoch (epoch −1: the joint phase's OPQ start).
     public private(set) var history: [(phase: Phase, epoch: Int, loss: Double, validation: ValidationResult)] = []
 
     /// A trainer on `data`'s train split, validating on its val split.
     public init(data: CrossViewDataSet, configuration: TrainingConfiguration, outputPath: String? = nil,
-                checkpointPath: String? = nil, log: @escaping (String) -> Void = { _ in }) throws {
+                checkpointPath: String? = nil, teacher: FineTeacher? = nil, log: @escaping (String) -> Void = { _ in }) throws {
         let c = configuration.model
         guard data.dimension == c.inputDimension else {
             throw ModelError.shapeMismatch(input: "data set", expected: "dimension \(c.inputDimension)", found: "\(data.dimension)")
@@ -71,7 +78,13 @@ public final class Trainer {
         valItems = data.split.val
         guard trainItems.count >= 256 else { throw TrainingError.tooFewItems(split: "train", found: trainItems.count, needed: 256) }
         guard valItems.count >= 2 else { throw TrainingError.tooFewItems(split: "val", found: valItems.count, needed: 2) }
+        if teacher != nil {
+            guard data.queryTokens != nil, data.frames != nil else {
+                throw TrainingError.missingInput("query_tokens.npy and frames.npy (+ masks): a teacher scores tokens against frames")
+            }
+        }
         self.data = data
+        self.teacher = teacher
         self.configuration = configuration
         self.outputPath = outputPath
         self.checkpointPath = checkpointPath
@@ -117,7 +130,10 @@ public final class Trainer {
                 timing = String(format: " [steps %.1f s, codebook refit %.1f s, validation %.1f s]", t1.timeIntervalSince(t0),
                                 t2.timeIntervalSince(t1), Date().timeIntervalSince(t2))
             case .continuous:
-                guard epoch < c.epochs, badEpochs < c.patience else { try startJoint(); break }
+                guard epoch < c.epochs, badEpochs < c.patience else {
+                    if continuousOnly { phase = .done } else { try startJoint() }
+                    break
+                }
                 let loss = try symmetricEpoch(quantizedWeight: 0)
                 try endEpoch(loss: loss, quantized: false)
             case .joint:
@@ -170,9 +186,14 @@ public final class Trainer {
         for positions in all {
             let items = positions.map { trainItems[$0] }
             let (loss, grads) = try SymmetricStep.gradients(model: model, batch: CrossViewBatch(data, items),
-                                                            temperature: configuration.temperature, quantizedWeight: wq)
+                                                            temperature: configuration.temperature, quantizedWeight: wq,
+                                                            teacher: teacher, coarseWeight: configuration.teachCoarseWeight,
+                                                            fineWeight: configuration.teachFineWeight)
             total += Double(loss)
-            adam.step(&model.parameters.tensors, grads.tensors, learningRate: lr)
+            var g = grads
+            // AFA frame weights are TeachCLIP's: without a teacher the scorer stays zero (the plain mean).
+            if teacher == nil { g[.frameScorer] = Matrix(rows: 1, columns: model.configuration.dimension) }
+            adam.step(&model.parameters.tensors, g.tensors, learningRate: lr)
         }
         return total / Double(max(1, all.count))
     }
@@ -183,6 +204,15 @@ public final class Trainer {
         let lr = StepDecay(initial: c.jointHeadLearningRate ?? c.learningRate, gamma: c.decay).rate(epoch: epoch)
         let clr = StepDecay(initial: c.codebookLearningRate, gamma: c.decay).rate(epoch: epoch)
         let targets = try trainTargetEmbeddings()
+        if let teacher, c.teachJointWeight > 0, teacherTrainScores == nil {
+            let t0 = Date()
+            teacherTrainScores = try teacher.scores(data: data, queries: trainItems, targets: trainItems, chunk: 128) { done, total in
+                if done % 1024 < 128 || done == total {
+                    let s = Date().timeIntervalSince(t0)
+                    log(String(format: "teach: teacher scores of %d/%d train queries, %.0f s, ETA %.0f s", done, total, s, s / Double(done) * Double(total - done)))
+                }
+            }
+        }
         // Codes are assigned once per epoch with the current codebooks, as an index would.
         let codes = try (0..<model.configuration.levelCount).map { l in try model.quantizers[l].encode(targets[l]) }
         var total = 0.0
@@ -193,7 +223,9 @@ public final class Trainer {
             let items = positions.map { trainItems[$0] }
             let (loss, grads, bookGrads) = try JointStep.gradients(model: model, batch: CrossViewBatch(data, items), targets: positions,
                                                                    codes: codes, temperature: c.temperature,
-                                                                   teacher: c.distillation > 0 ? targets : nil, distillation: c.distillation)
+                                                                   teacher: c.distillation > 0 ? targets : nil, distillation: c.distillation,
+                                                                   teacherScores: teacherTrainScores?.gathering(rows: positions),
+                                                                   teachWeight: c.teachJointWeight)
             total += Double(loss)
             var tensors = model.quantizedQueryParameters!.tensors + model.quantizers.map { Codebooks.matrix($0.quantizer) }
             let rates = [Float](repeating: lr, count: tensorCount) + [Float](repeating: clr, count: bookGrads.count)

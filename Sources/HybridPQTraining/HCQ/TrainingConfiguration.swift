@@ -19,6 +19,13 @@ public struct TrainingConfiguration: Sendable, Equatable {
     /// Joint mode: weight λ of the continuous model's scores in the joint phase's targets
     /// (0: the hard positive alone; see `JointStep`).
     public var distillation: Float = 0
+    /// With a teacher (`Trainer`'s `teacher`, `pqtrain --teach`): weights of TeachCLIP's coarse
+    /// (Pearson) and fine (frame-relevance) distillation losses beside the contrastive loss.
+    public var teachCoarseWeight: Float = 1
+    public var teachFineWeight: Float = 1
+    /// With a teacher: weight of the row-wise Pearson distillation of the joint phase's quantized
+    /// scores (over every train target) toward the teacher's.
+    public var teachJointWeight: Float = 0
     /// Joint mode: Adam learning rate of the codebooks.
     public var codebookLearningRate: Float = 1e-3
     /// Step decay γ per epoch.
@@ -76,6 +83,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
          ("subspaces", "\(model.subspaces)"), ("bits", "\(model.bitsPerCode)"), ("epochs", "\(epochs)"), ("joint_epochs", "\(jointEpochs)"),
          ("batch", "\(batchSize)"), ("lr", "\(learningRate)"), ("codebook_lr", "\(codebookLearningRate)"),
          ("joint_lr", jointHeadLearningRate.map { "\($0)" } ?? "\(learningRate)"), ("distillation", "\(distillation)"),
+         ("teach_coarse", "\(teachCoarseWeight)"), ("teach_fine", "\(teachFineWeight)"), ("teach_joint", "\(teachJointWeight)"),
          ("decay", "\(decay)"), ("temperature", "\(temperature)"), ("patience", "\(patience)"), ("seed", "\(seed)"),
          ("kmeans_iterations", "\(kmeansIterations)"), ("opq_iterations", "\(opqIterations)")]
     }

@@ -5,8 +5,13 @@ public enum SymmetricStep {
     /// Loss Σ_l w_l [(1 − α) L_cont,l + α L_quant,l] of a batch (α = `quantizedWeight`) and its
     /// gradient for every parameter. L_cont = CE(E_q E_vᵀ/τ) + CE(E_v E_qᵀ/τ); L_quant uses
     /// straight-through codes on the other side: CE(E_q Ẑ_vᵀ/τ) + CE(E_v Ẑ_qᵀ/τ).
+    ///
+    /// With a `teacher` (`--teach`, TeachCLIP), the coarse level's continuous scores also learn the
+    /// teacher's (`coarseWeight` × `DistillationLoss.coarse`) and the AFA frame weights the
+    /// teacher's frame relevance (`fineWeight` × `DistillationLoss.frameRelevance`).
     public static func gradients(model: HybridModel, batch: CrossViewBatch, temperature tau: Float,
-                                 quantizedWeight alpha: Float) throws -> (loss: Float, grads: HybridParameters) {
+                                 quantizedWeight alpha: Float, teacher: FineTeacher? = nil, coarseWeight: Float = 1,
+                                 fineWeight: Float = 1) throws -> (loss: Float, grads: HybridParameters) {
         let p = model.parameters
         let qp = try model.forwardQueries(batch.queries, tokens: batch.tokens)
         let tp = try model.forwardTargets(batch.targets, frames: batch.frames)
@@ -34,9 +39,25 @@ public enum SymmetricStep {
             dQ.append(gq)
             dT.append(gt)
         }
+        var dLogits: Matrix?
+        if let teacher {
+            let eq = qp.embeddings[0], ev = tp.embeddings[0]
+            let coarse = DistillationLoss.coarse(student: eq.multipliedTransposed(ev), teacher: try teacher.scores(batch), temperature: tau)
+            loss += coarseWeight * coarse.loss
+            let dq = coarse.gradient.multiplied(ev), dv = coarse.gradient.transposed().multiplied(eq)
+            for i in 0..<dq.values.count { dQ[0].values[i] += coarseWeight * dq.values[i]; dT[0].values[i] += coarseWeight * dv.values[i] }
+            if let frames = batch.frames, let weights = tp.frameWeights {
+                let fine = DistillationLoss.frameRelevance(teacher: try teacher.frameRelevance(batch, temperature: tau), weights: weights,
+                                                           mask: frames.mask)
+                loss += fineWeight * fine.loss
+                var g = fine.logitGradient
+                for i in 0..<g.values.count { g.values[i] *= fineWeight }
+                dLogits = g
+            }
+        }
         var grads = HybridParameters.zeros(model.configuration)
         ModelGradients.queries(qp, dEmbeddings: dQ, model: model, parameters: p, into: &grads)
-        ModelGradients.targets(tp, dEmbeddings: dT, model: model, parameters: p, into: &grads)
+        ModelGradients.targets(tp, dEmbeddings: dT, model: model, parameters: p, dFrameLogits: dLogits, into: &grads)
         return (loss, grads)
     }
 
@@ -56,9 +77,12 @@ public enum JointStep {
     /// `distillation` λ > 0, the target distribution is (1 − λ)·onehot + λ·softmax(S_teacher/τ), the
     /// continuous model's own scores over the same targets (the quantized scores learn the
     /// teacher's ranking, not only the positive: a regulariser against overfitting the codes).
+    /// With `teacherScores` (a fine teacher's scores of the batch against the same targets,
+    /// `--teach`), `teachWeight` × the row-wise softmax Pearson distance is added.
     public static func gradients(model: HybridModel, batch: CrossViewBatch, targets: [Int], codes: [[UInt8]],
                                  temperature tau: Float, teacher: [Matrix]? = nil,
-                                 distillation lambda: Float = 0) throws -> (loss: Float, grads: HybridParameters, codebooks: [Matrix]) {
+                                 distillation lambda: Float = 0, teacherScores: Matrix? = nil,
+                                 teachWeight: Float = 0) throws -> (loss: Float, grads: HybridParameters, codebooks: [Matrix]) {
         let qparams = model.quantizedQueryParameters ?? model.parameters
         let qp = try model.forwardQueries(batch.queries, tokens: batch.tokens, parameters: qparams)
         let levels = model.configuration.levelCount
@@ -74,7 +98,7 @@ public enum JointStep {
             rotated.append(xr)
             recon.append(xhat)
         }
-        let loss: Float, dS: Matrix
+        var loss: Float, dS: Matrix
         if let teacher, lambda > 0 {
             let eq = try model.queryEmbeddings(batch.queries, tokens: batch.tokens)
             var ts = Matrix(rows: total!.rows, columns: total!.columns)
@@ -88,6 +112,12 @@ public enum JointStep {
             (loss, dS) = ContrastiveLoss.crossEntropy(total!, softTargets: y, temperature: tau)
         } else {
             (loss, dS) = ContrastiveLoss.crossEntropy(total!, targets: targets, temperature: tau)
+        }
+        if let teacherScores, teachWeight > 0 {
+            // TeachCLIP's coarse distillation against the fine teacher's scores over the same targets.
+            let p = DistillationLoss.softmaxPearson(total!, teacherScores, tau)
+            loss += teachWeight * p.loss
+            for i in 0..<dS.values.count { dS.values[i] += teachWeight * p.gradient.values[i] }
         }
         var dE: [Matrix] = [], dBooks: [Matrix] = []
         for l in 0..<levels {

@@ -51,6 +51,34 @@ public enum LayerGradients {
         return dx
     }
 
+    /// Attentional pooling (see `Layers.attentivePool`): with u_i = Σ_n π_n x_n and
+    /// π = softmax_valid(⟨w, x_n⟩), g_n = ⟨du_i, x_n⟩, the logit gradient is
+    /// da_n = π_n (g_n − Σ_m π_m g_m) plus `dLogits` (a loss on the weights themselves, e.g. fine
+    /// distillation); dx_n = π_n du_i + da_n w, dw += Σ_n da_n x_n. Padding gets nothing.
+    public static func attentivePool(_ dPooled: Matrix, input x: Matrix, mask: [UInt8], length: Int, weights: Matrix,
+                                     scorer: Matrix, dLogits: Matrix?, dScorer: inout Matrix) -> Matrix {
+        let d = x.columns
+        var dx = Matrix(rows: x.rows, columns: d)
+        for i in 0..<dPooled.rows {
+            var g = [Float](repeating: 0, count: length), mean: Float = 0
+            for t in 0..<length where mask[i * length + t] != 0 {
+                var v: Float = 0
+                for j in 0..<d { v += dPooled.values[i * d + j] * x.values[(i * length + t) * d + j] }
+                g[t] = v
+                mean += weights.values[i * length + t] * v
+            }
+            for t in 0..<length where mask[i * length + t] != 0 {
+                let p = weights.values[i * length + t], r = (i * length + t) * d
+                let da = p * (g[t] - mean) + (dLogits?.values[i * length + t] ?? 0)
+                for j in 0..<d {
+                    dx.values[r + j] = p * dPooled.values[i * d + j] + da * scorer.values[j]
+                    dScorer.values[j] += da * x.values[r + j]
+                }
+            }
+        }
+        return dx
+    }
+
     /// GhostVLAD (see `Layers.ghostVLAD`). With v_l = Σ_t m_t a_tl (x_t − c_l):
     /// da_tl = m_t ⟨dv_l, x_t − c_l⟩ for real clusters (0 for ghosts), dc_l −= Σ_t m_t a_tl dv_l,
     /// dx_t += m_t Σ_l a_tl dv_l; then through the softmax dz = a ⊙ (da − ⟨a, da⟩) and the

@@ -24,8 +24,11 @@ public enum ModelGradients {
 
     /// Target side: level normalisation, projection plus weighted frame mean (coarse),
     /// GhostVLAD (fine levels), frame projection.
+    /// `dFrameLogits` (B × F): a loss's gradient on the AFA logits of the frames (fine distillation).
+    /// Without a frame scorer the frames are averaged as before, and the scorer still gets the
+    /// gradient it would have at zero (so `--teach` training can start from the plain mean).
     @_spi(Training) public static func targets(_ pass: HybridModel.TargetPass, dEmbeddings: [Matrix], model: HybridModel,
-                               parameters p: HybridParameters, into grads: inout HybridParameters) {
+                               parameters p: HybridParameters, dFrameLogits: Matrix? = nil, into grads: inout HybridParameters) {
         let dv = levelVectorGradients(dEmbeddings, pass.embeddings, pass.levelNorms, model)
         grads.with(.targetWeight, .targetBias) { w, b in
             LayerGradients.dense(dv[0], input: pass.input, weight: p[.targetWeight], dWeight: &w, dBias: &b, inputGradient: false)
@@ -40,7 +43,18 @@ public enum ModelGradients {
             dMean.values[i] *= mix
         }
         grads[.frameMix].values[0] += dMix
-        var dpf = LayerGradients.maskedMean(dMean, mask: frames.mask, length: frames.length, counts: pass.frameCounts)
+        var dpf: Matrix
+        if let weights = pass.frameWeights {
+            var ds = grads[.frameScorer]
+            let afa = LayerGradients.attentivePool(dMean, input: pf, mask: frames.mask, length: frames.length, weights: weights,
+                                                   scorer: p[.frameScorer], dLogits: dFrameLogits, dScorer: &ds)
+            grads[.frameScorer] = ds
+            // The plain mean keeps its own backward (the same values, bit for bit as before AFA existed).
+            dpf = p.hasFrameAttention ? afa
+                : LayerGradients.maskedMean(dMean, mask: frames.mask, length: frames.length, counts: pass.frameCounts)
+        } else {
+            dpf = LayerGradients.maskedMean(dMean, mask: frames.mask, length: frames.length, counts: pass.frameCounts)
+        }
         if model.configuration.levels > 0, let a = pass.assignment {
             let back = vladGradients(joinLevels(Array(dv[1...])), input: pf, sequence: frames, assignment: a, p, &grads)
             for i in 0..<dpf.values.count { dpf.values[i] += back.values[i] }

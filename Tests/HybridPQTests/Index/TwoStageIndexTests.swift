@@ -101,6 +101,46 @@ struct TwoStageIndexTests {
         }
     }
 
+    @Test("with a coarse refiner the candidates' coarse term is the distance to their refined code (brute force); it round-trips")
+    func refinedCoarse() throws {
+        let data = ModelFixtures.data(count: 60, dimension: Self.d, seed: 509)
+        let model = try ModelFixtures.model(mode: .joint, levels: 0, dimension: Self.d)
+        var fine = try Self.fine(weight: 0.6)
+        fine.coarseRefiner = try ProductQuantizer(dimension: Self.d, subspaces: 8, bitsPerCode: 8,
+                                                  codebooks: TestData.gaussian(rows: 8 * 256, columns: 2, seed: 510).values)
+        var index = try TwoStageIndex(model: model, fine: fine)
+        try index.add(FeatureBatch(data.targets.slicing(rows: 0..<25), sequences: data.frames!.gathering(items: Array(0..<25))), ids: nil)
+        try index.add(FeatureBatch(data.targets.slicing(rows: 25..<60), sequences: data.frames!.gathering(items: Array(25..<60))), ids: nil)
+        #expect(index.cold.refinedCodes.count == 60 * 8)
+        #expect(abs(index.coldBytesPerItem - Double(index.cold.codes.count + 60 * 8 + 61 * 8) / 60) < 1e-9)
+        let queries = FeatureBatch(data.queries.slicing(rows: 0..<6), sequences: data.queryTokens!.gathering(items: Array(0..<6)))
+        let depth = 15
+        let results = try index.search(queries, parameters: SearchParameters(k: 4, rerank: depth))
+        let hot = try index.hot.search(queries, parameters: SearchParameters(k: depth))
+        let lq = model.quantizers[0]
+        let qr = lq.rotated(try model.queryEmbeddings(queries.vectors, tokens: queries.sequences, quantized: true)[0])
+        let refiner = fine.coarseRefiner!
+        let xr = try refiner.decode(refiner.encode(lq.rotated(try model.targetEmbeddings(data.targets, frames: data.frames)[0])))
+        for q in 0..<6 {
+            var scores: [Float] = [], ids: [Int64] = []
+            for id in hot.ids(ofQuery: q) where id >= 0 {
+                let item = Int(id)
+                let dist = (0..<Self.d).reduce(0.0) { s, j in let t = Double(qr[q, j] - xr[item, j]); return s + t * t }
+                let fineScore = try Self.bruteForce(fine: fine, tokens: queries.sequences!, q: q, frames: data.frames!, item: item) ?? 0
+                scores.append(Float(-dist + 0.6 * fineScore))
+                ids.append(id)
+            }
+            #expect(results.ids(ofQuery: q) == TestData.sortedTopK(scores: scores, ids: ids, k: 4), "query \(q)")
+        }
+        let path = TestData.temporaryDirectory() + "/r.hpq"
+        try index.save(to: path)
+        for mapping in [false, true] {
+            let back = try TwoStageIndex.load(from: path, mapping: mapping)
+            #expect(back.fine == fine && back.cold.refinedCodes.array == index.cold.refinedCodes.array)
+            #expect(try back.search(queries, parameters: SearchParameters(k: 4, rerank: depth)) == results)
+        }
+    }
+
     @Test("missing frames or tokens are typed errors; nothing is stored")
     func missingInputs() throws {
         let data = ModelFixtures.data(count: 20, dimension: Self.d, seed: 505)

@@ -99,6 +99,32 @@ enum ModelFixtures {
     }
 }
 
+extension HybridModelTests {
+    /// AFA: a learned frame scorer changes the coarse target and is saved; a file from before AFA
+    /// (no AFAW section) loads with a zero scorer, i.e. the plain mean of the frames.
+    @Test func frameScorerIsSavedAndOldFilesPoolByTheMean() throws {
+        var model = try ModelFixtures.model(mode: .joint, levels: 0)
+        model.parameters[.frameMix].values[0] = 0.5
+        model.parameters[.frameScorer] = Matrix(rows: 1, columns: model.configuration.dimension)
+        #expect(!model.parameters.hasFrameAttention)
+        let plain = model
+        for j in 0..<model.parameters[.frameScorer].values.count { model.parameters[.frameScorer].values[j] = Float(j % 5) - 2 }
+        let data = ModelFixtures.data()
+        let x = data.targets, frames = data.frames
+        #expect(try model.targetEmbeddings(x, frames: frames)[0] != plain.targetEmbeddings(x, frames: frames)[0])
+        let dir = TestData.temporaryDirectory()
+        try model.save(to: dir + "/afa.hpqm")
+        #expect(try HybridModel.load(from: dir + "/afa.hpqm") == model)
+        try plain.save(to: dir + "/plain.hpqm")
+        let contents = try IndexFile.read(dir + "/plain.hpqm")
+        try IndexFile.write(kind: .hcqModel, sections: contents.sections.values.filter { $0.tag != "AFAW" }.sorted { $0.tag < $1.tag },
+                            to: dir + "/old.hpqm")
+        let old = try HybridModel.load(from: dir + "/old.hpqm")
+        #expect(old == plain)
+        #expect(try old.targetEmbeddings(x, frames: frames)[0] == plain.targetEmbeddings(x, frames: frames)[0])
+    }
+}
+
 extension ModelFixtures {
     /// Small GhostVLAD centres, so every item's soft assignment reaches every cluster.
     static func centres(_ k: Int, _ d: Int) -> Matrix {

@@ -39,6 +39,33 @@ import Testing
         }
     }
 
+    /// TeachCLIP's step: contrastive + coarse (Pearson) + fine (frame relevance → AFA)
+    /// distillation, every tensor checked, the AFA frame scorer included (non-zero: attention on).
+    @Test func teachingLossGradientsOfEveryTensor() throws {
+        let (model, batch) = try Self.setup(mode: .joint)
+        #expect(model.parameters.hasFrameAttention)
+        var th = Matrix.identity(8), fh = Matrix.identity(8)
+        let n1 = G.gaussian(8, 8, seed: 31, scale: 0.3), n2 = G.gaussian(8, 8, seed: 32, scale: 0.3)
+        for i in 0..<64 { th.values[i] += n1.values[i]; fh.values[i] += n2.values[i] }
+        let teacher = FineTeacher(coarseModel: nil, tokenHead: th, frameHead: fh, weight: 2)
+        func step(_ m: HybridModel) throws -> (loss: Float, grads: HybridParameters) {
+            try SymmetricStep.gradients(model: m, batch: batch, temperature: 0.5, quantizedWeight: 0, teacher: teacher,
+                                        coarseWeight: 0.7, fineWeight: 1.3)
+        }
+        let (loss, grads) = try step(model)
+        let plain = try SymmetricStep.gradients(model: model, batch: batch, temperature: 0.5, quantizedWeight: 0).loss
+        #expect(loss > plain, "the distillation terms add to the loss")
+        #expect(grads[.frameScorer].values.contains { $0 != 0 })
+        for t in HybridParameters.Tensor.allCases {
+            let err = G.relativeError(model.parameters[t], analytic: grads[t], samples: 12) { x in
+                var m = model
+                m.parameters[t] = x
+                return Double(try! step(m).loss)
+            }
+            #expect(err < G.tolerance, "tensor \(t.tag): relative error \(err)")
+        }
+    }
+
     /// The straight-through estimator is the exact gradient of the loss in which each code ẑ is
     /// replaced by e + (ẑ − e) with the offset frozen at the current point; that loss is written
     /// here independently of `SymmetricStep` and differentiated numerically.
@@ -83,7 +110,9 @@ import Testing
         }
     }
 
-    @Test func jointLossGradientsOfQueryHeadsAndCodebooks() throws {
+    /// With `teach`, the fine teacher's Pearson distillation term is added (`teacherScores`).
+    @Test(arguments: [false, true])
+    func jointLossGradientsOfQueryHeadsAndCodebooks(teach: Bool) throws {
         var (model, batch) = try Self.setup(mode: .joint)
         model.quantizedQueryParameters = model.parameters
         model.quantizers = try (0..<3).map { l in
@@ -97,11 +126,12 @@ import Testing
         let positions = [3, 0, 7, 9, 1, 5]
         // With distillation toward the continuous model's scores over ten teacher targets.
         let teacher = (0..<3).map { l in G.gaussian(10, 8, seed: 90 + UInt64(l)).rowNormalized() }
+        let scores = teach ? G.gaussian(6, 10, seed: 95) : nil
         let (_, grads, books) = try JointStep.gradients(model: model, batch: batch, targets: positions, codes: codes, temperature: 0.5,
-                                                        teacher: teacher, distillation: 0.4)
+                                                        teacher: teacher, distillation: 0.4, teacherScores: scores, teachWeight: 0.8)
         func loss(_ m: HybridModel) -> Double {
             Double(try! JointStep.gradients(model: m, batch: batch, targets: positions, codes: codes, temperature: 0.5,
-                                            teacher: teacher, distillation: 0.4).loss)
+                                            teacher: teacher, distillation: 0.4, teacherScores: scores, teachWeight: 0.8).loss)
         }
         for t in HybridParameters.Tensor.allCases where t.isQuerySide {
             let err = G.relativeError(model.quantizedQueryParameters![t], analytic: grads[t], samples: 12) { x in
