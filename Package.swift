@@ -49,9 +49,21 @@ let package = Package(
             dependencies: ["HybridPQ"],
             path: "Benchmarks/pqbench"
         ),
+        // The crash test's child process (writes to a live index until killed) and the operation
+        // script it shares with the test.
+        .target(
+            name: "LiveTestSupport",
+            dependencies: ["HybridPQ"],
+            path: "Tests/LiveTestSupport"
+        ),
+        .executableTarget(
+            name: "live-writer",
+            dependencies: ["HybridPQ", "LiveTestSupport"],
+            path: "Tests/LiveWriter"
+        ),
         .testTarget(
             name: "HybridPQTests",
-            dependencies: ["HybridPQ"],
+            dependencies: ["HybridPQ", "LiveTestSupport"],
             path: "Tests/HybridPQTests"
         ),
         .testTarget(

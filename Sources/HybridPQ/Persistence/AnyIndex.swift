@@ -25,7 +25,7 @@ public enum AnyIndex: VectorIndex {
         case .opq4: return .opq4(try OPQ4Index(file))
         case .hcq: return .hybrid(try HybridIndex(file))
         case .dns: return .twoStage(try TwoStageIndex(file))
-        case .hcqModel, .hcqCheckpoint:
+        case .hcqModel, .hcqCheckpoint, .liveManifest:
             throw .wrongKind(path: path, expected: IndexKind.allCases.filter(\.isIndex).map(\.name).joined(separator: "|"),
                              found: file.kind.name)
         }

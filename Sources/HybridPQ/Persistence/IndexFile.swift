@@ -107,6 +107,12 @@ public enum IndexFile {
         /// Sections by tag.
         public var sections: [String: Section]
 
+        /// The payload bytes of section `tag` (nil when absent): what tools and tests edit before
+        /// writing a file back (the checksums are recomputed by `write`).
+        public func payload(_ tag: String) -> [UInt8]? {
+            sections[tag].map { s in s.withBytes { Array($0) } }
+        }
+
         /// The section `tag`, or `missingSection`.
         func section(_ tag: String) throws(IndexFileError) -> Section {
             guard let s = sections[tag] else { throw .missingSection(path: path, section: tag) }
@@ -278,7 +284,7 @@ public enum IndexFile {
 /// What an index file holds, as written in its header (the raw values are the format's codes:
 /// append only). `AnyIndex.load` opens any index kind by it.
 public enum IndexKind: UInt32, CaseIterable, Sendable, CustomStringConvertible {
-    case flat = 1, pq = 2, pq4 = 3, opq = 4, opq4 = 5, hcqModel = 6, hcq = 7, hcqCheckpoint = 8, dns = 9
+    case flat = 1, pq = 2, pq4 = 3, opq = 4, opq4 = 5, hcqModel = 6, hcq = 7, hcqCheckpoint = 8, dns = 9, liveManifest = 10
 
     /// The kind's name in documents and messages.
     public var name: String {
@@ -292,6 +298,7 @@ public enum IndexKind: UInt32, CaseIterable, Sendable, CustomStringConvertible {
         case .hcq: return "hcq"
         case .hcqCheckpoint: return "hcq-checkpoint"
         case .dns: return "dns"
+        case .liveManifest: return "live-manifest"
         }
     }
 
@@ -304,7 +311,7 @@ public enum IndexKind: UInt32, CaseIterable, Sendable, CustomStringConvertible {
     public var description: String { name }
 
     /// Whether the file is a searchable index (not a model or a training checkpoint).
-    public var isIndex: Bool { self != .hcqModel && self != .hcqCheckpoint }
+    public var isIndex: Bool { self != .hcqModel && self != .hcqCheckpoint && self != .liveManifest }
 }
 
 /// `key=value` metadata lines of the `META` section.

@@ -1,0 +1,165 @@
+/// An index kind a `LiveIndex` can keep in segments: besides searching and adding, it can say
+/// which id each row holds, make an empty index with the same trained parts (quantizer,
+/// rotation, model), gather rows of several of its kind into one (merging segments: codes are
+/// copied, never re-encoded), and save and load itself as a checksummed file.
+///
+/// The flat, PQ (8- and 4-bit), OPQ and HCQ kinds conform, and `AnyIndex` when its parts are of
+/// one kind. Lucene's and Qdrant's segments are the model: immutable once written, merged by
+/// copying their live rows.
+public protocol SegmentIndex: VectorIndex {
+    /// The id stored at row `row` (0 ..< count).
+    func id(atRow row: Int) -> Int64
+    /// An index with the same trained parts and no items.
+    func emptied() -> Self
+    /// One index holding `rows` of each part, part after part, in the given order (ids kept).
+    /// Every part must have the trained parts of the first (segments of one live index do).
+    static func gathering(_ parts: [(index: Self, rows: [Int])]) throws(IndexError) -> Self
+    /// Writes the index to `path` atomically.
+    func save(to path: String) throws(IndexFileError)
+    /// Reads an index written by `save` (`mapping`: codes stay in a read-only mapping).
+    static func load(from path: String, mapping: Bool) throws(IndexFileError) -> Self
+}
+
+extension CodeStore {
+    /// A store of this layout holding `rows` of each part's store, part after part (ids kept).
+    static func gathering(_ parts: [(store: CodeStore, rows: [Int])], layout: CodeLayout) throws(IndexError) -> CodeStore {
+        var out = CodeStore(layout: layout)
+        let m = layout.subspaces
+        for (store, rows) in parts where !rows.isEmpty {
+            guard store.layout == layout else {
+                throw .inconsistentStore(reason: "cannot merge a \(store.layout) store into a \(layout) one")
+            }
+            var codes = [UInt8](repeating: 0, count: rows.count * m), ids = [Int64](repeating: 0, count: rows.count)
+            store.withRuns { runs in
+                for (i, p) in rows.enumerated() {
+                    let (run, row) = runs.locate(p)
+                    ids[i] = run.ids![row]
+                    let c = run.codes!
+                    switch layout {
+                    case .rows: for s in 0..<m { codes[i * m + s] = c[row * m + s] }
+                    case let .fastScan(l): for s in 0..<m { codes[i * m + s] = UInt8(l.code(c, item: row, subspace: s)) }
+                    }
+                }
+            }
+            try out.append(codes: codes, ids: ids)
+        }
+        return out
+    }
+
+    /// The id at `position`.
+    func id(atRow position: Int) -> Int64 { withRuns { $0.id(at: position) } }
+}
+
+extension PQIndex: SegmentIndex {
+    public func id(atRow row: Int) -> Int64 { store.id(atRow: row) }
+    public func emptied() -> PQIndex { var e = self; e.store = CodeStore(layout: store.layout); return e }
+    public static func gathering(_ parts: [(index: PQIndex, rows: [Int])]) throws(IndexError) -> PQIndex {
+        guard var out = parts.first?.index.emptied() else { throw .unsupported("gathering needs at least one part") }
+        out.store = try CodeStore.gathering(parts.map { ($0.index.store, $0.rows) }, layout: out.store.layout)
+        return out
+    }
+}
+
+extension PQ4Index: SegmentIndex {
+    public func id(atRow row: Int) -> Int64 { store.id(atRow: row) }
+    public func emptied() -> PQ4Index { var e = self; e.store = CodeStore(layout: store.layout); return e }
+    public static func gathering(_ parts: [(index: PQ4Index, rows: [Int])]) throws(IndexError) -> PQ4Index {
+        guard var out = parts.first?.index.emptied() else { throw .unsupported("gathering needs at least one part") }
+        out.store = try CodeStore.gathering(parts.map { ($0.index.store, $0.rows) }, layout: out.store.layout)
+        return out
+    }
+}
+
+extension HybridIndex: SegmentIndex {
+    public func id(atRow row: Int) -> Int64 { store.id(atRow: row) }
+    public func emptied() -> HybridIndex { var e = self; e.store = CodeStore(layout: store.layout); return e }
+    public static func gathering(_ parts: [(index: HybridIndex, rows: [Int])]) throws(IndexError) -> HybridIndex {
+        guard var out = parts.first?.index.emptied() else { throw .unsupported("gathering needs at least one part") }
+        out.store = try CodeStore.gathering(parts.map { ($0.index.store, $0.rows) }, layout: out.store.layout)
+        return out
+    }
+}
+
+extension FlatIndex: SegmentIndex {
+    public func id(atRow row: Int) -> Int64 { ids.withUnsafeBufferPointer { $0[row] } }
+    public func emptied() -> FlatIndex { FlatIndex(dimension: dimension, metric: metric) }
+    public static func gathering(_ parts: [(index: FlatIndex, rows: [Int])]) throws(IndexError) -> FlatIndex {
+        guard let first = parts.first?.index else { throw .unsupported("gathering needs at least one part") }
+        var out = first.emptied()
+        for (index, rows) in parts where !rows.isEmpty {
+            guard index.dimension == first.dimension, index.metric == first.metric else {
+                throw .dimensionMismatch(expected: first.dimension, found: index.dimension)
+            }
+            let d = index.dimension
+            var values = [Float](repeating: 0, count: rows.count * d)
+            index.vectors.withUnsafeBufferPointer { v in
+                for (i, r) in rows.enumerated() { for j in 0..<d { values[i * d + j] = v[r * d + j] } }
+            }
+            try out.add(Matrix(rows: rows.count, columns: d, values: values), ids: index.ids.withUnsafeBufferPointer { p in rows.map { p[$0] } })
+        }
+        return out
+    }
+}
+
+/// OPQ kinds: the segment operations of their base (saving and loading are per concrete kind,
+/// so the rotated kinds join live indexes through `AnyIndex`).
+extension RotatedIndex where Base: SegmentIndex {
+    func id(atRow row: Int) -> Int64 { base.id(atRow: row) }
+    func emptied() -> RotatedIndex { var e = self; e.base = base.emptied(); return e }
+    static func gathering(_ parts: [(index: RotatedIndex, rows: [Int])]) throws(IndexError) -> RotatedIndex {
+        guard var out = parts.first?.index else { throw .unsupported("gathering needs at least one part") }
+        out.base = try Base.gathering(parts.map { ($0.index.base, $0.rows) })
+        return out
+    }
+}
+
+extension AnyIndex: SegmentIndex {
+    public func id(atRow row: Int) -> Int64 {
+        switch self {
+        case let .flat(i): return i.id(atRow: row)
+        case let .pq(i): return i.id(atRow: row)
+        case let .pq4(i): return i.id(atRow: row)
+        case let .opq(i): return i.id(atRow: row)
+        case let .opq4(i): return i.id(atRow: row)
+        case let .hybrid(i): return i.id(atRow: row)
+        case let .twoStage(i): return i.hot.id(atRow: row)
+        }
+    }
+
+    public func emptied() -> AnyIndex {
+        switch self {
+        case let .flat(i): return .flat(i.emptied())
+        case let .pq(i): return .pq(i.emptied())
+        case let .pq4(i): return .pq4(i.emptied())
+        case let .opq(i): return .opq(i.emptied())
+        case let .opq4(i): return .opq4(i.emptied())
+        case let .hybrid(i): return .hybrid(i.emptied())
+        case let .twoStage(i):
+            // Frames are per item: an empty two-stage index keeps the model and its fine stage.
+            return (try? TwoStageIndex(model: i.hot.model, fine: i.fine)).map(AnyIndex.twoStage) ?? self
+        }
+    }
+
+    /// Parts of one kind gathered (two-stage indexes cannot be merged yet: their cold stores
+    /// would need the same gathering; a live index of that kind never merges).
+    public static func gathering(_ parts: [(index: AnyIndex, rows: [Int])]) throws(IndexError) -> AnyIndex {
+        guard let first = parts.first?.index else { throw .unsupported("gathering needs at least one part") }
+        func all<T>(_ cast: (AnyIndex) -> T?) throws(IndexError) -> [(index: T, rows: [Int])] {
+            var out: [(index: T, rows: [Int])] = []
+            for p in parts {
+                guard let i = cast(p.index) else { throw .unsupported("cannot merge a \(p.index.kind.name) segment into a \(first.kind.name) one") }
+                out.append((i, p.rows))
+            }
+            return out
+        }
+        switch first {
+        case .flat: return .flat(try FlatIndex.gathering(all { if case let .flat(i) = $0 { return i } else { return nil } }))
+        case .pq: return .pq(try PQIndex.gathering(all { if case let .pq(i) = $0 { return i } else { return nil } }))
+        case .pq4: return .pq4(try PQ4Index.gathering(all { if case let .pq4(i) = $0 { return i } else { return nil } }))
+        case .opq: return .opq(try OPQIndex.gathering(all { if case let .opq(i) = $0 { return i } else { return nil } }))
+        case .opq4: return .opq4(try OPQ4Index.gathering(all { if case let .opq4(i) = $0 { return i } else { return nil } }))
+        case .hybrid: return .hybrid(try HybridIndex.gathering(all { if case let .hybrid(i) = $0 { return i } else { return nil } }))
+        case .twoStage: throw .unsupported("merging two-stage (dns) segments: their cold frame stores are not gathered yet")
+        }
+    }
+}

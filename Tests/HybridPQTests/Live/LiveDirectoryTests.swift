@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import HybridPQ
+
+/// A live index in a directory: reopening gives back exactly what was written, through the log
+/// and through segment files and manifests; torn and damaged logs, newer formats and stale files.
+@Suite("Live index: write-ahead log, manifest, reopening")
+struct LiveDirectoryTests {
+    static let d = LiveIndexTests.d
+
+    static func all(_ index: LiveIndex<PQIndex>, _ q: FeatureBatch) throws -> SearchResults {
+        try index.search(q, parameters: SearchParameters(k: 1000))
+    }
+
+    @Test("reopening replays the log, then the manifest's segments after a flush, with deletions; stale files go")
+    func reopen() throws {
+        let dir = TestData.temporaryDirectory() + "/live"
+        let pq = PQIndex(quantizer: try LiveIndexTests.quantizer())
+        var live: [Int64: [Float]] = [:]
+        let q = FeatureBatch(TestData.gaussian(rows: 5, columns: Self.d, seed: 910))
+        do {
+            let index = try LiveIndex.create(directory: dir, template: pq, policy: MergePolicy(maxSegments: 2, maxDeletedFraction: 0.3, flushItems: 1 << 30))
+            #expect(throws: LiveIndexError.directory(path: dir, reason: "already holds a live index (open it instead)")) {
+                try LiveIndex.create(directory: dir, template: pq)
+            }
+            try LiveIndexTests.churn(index, live: &live, steps: 40, seed: 11)
+            try index.commit()
+            let want = try Self.all(index, q)
+            // Log only: nothing flushed yet.
+            let reopened = try LiveIndex<PQIndex>.open(directory: dir)
+            #expect(reopened.count == live.count)
+            #expect(try Self.all(reopened, q) == want)
+        }
+        do {
+            // Flushes: segments written, merged by the policy, deletions in the manifest.
+            let index = try LiveIndex<PQIndex>.open(directory: dir, policy: MergePolicy(maxSegments: 2, maxDeletedFraction: 0.3, flushItems: 1 << 30))
+            for round in 0..<4 {
+                try index.flush()
+                try LiveIndexTests.churn(index, live: &live, steps: 15, seed: 20 + UInt64(round))
+                try index.commit()
+            }
+            try index.flush()
+            let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+            #expect(files.filter { $0.hasPrefix("seg-") }.count <= 3)
+            #expect(files.filter { $0.hasSuffix(".wal") }.count == 1)
+            // Junk a crash could leave: an unreferenced segment, an old log, an atomic-write temporary.
+            for junk in ["seg-99999999.hpq", "log-00000001.wal", ".MANIFEST.tmp-1-2"] {
+                _ = FileManager.default.createFile(atPath: dir + "/" + junk, contents: Data([1, 2, 3]))
+            }
+            let want = try Self.all(index, q)
+            let reopened = try LiveIndex<PQIndex>.open(directory: dir, mapping: true)
+            #expect(try Self.all(reopened, q) == want)
+            #expect(reopened.count == live.count)
+            let after = try FileManager.default.contentsOfDirectory(atPath: dir)
+            #expect(!after.contains("seg-99999999.hpq") && !after.contains("log-00000001.wal") && !after.contains(".MANIFEST.tmp-1-2"))
+            let reference = try LiveIndexTests.reference(pq, live)
+            #expect(try reopened.search(q, parameters: SearchParameters(k: 9)).ids == reference.search(q, parameters: SearchParameters(k: 9)).ids)
+            try reopened.compact()
+            #expect(reopened.segmentCount == 1)
+            #expect(try LiveIndex<PQIndex>.open(directory: dir).search(q, parameters: SearchParameters(k: 9)).ids
+                    == reference.search(q, parameters: SearchParameters(k: 9)).ids)
+        }
+    }
+
+    static func logFile(_ dir: String) throws -> String {
+        dir + "/" + (try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".wal") }!)
+    }
+
+    @Test("a torn last record is dropped; damage before the end is a typed error; a newer log or manifest is refused by name")
+    func tornAndDamagedLogs() throws {
+        let dir = TestData.temporaryDirectory() + "/live"
+        let pq = PQIndex(quantizer: try LiveIndexTests.quantizer())
+        let x = TestData.gaussian(rows: 6, columns: Self.d, seed: 911)
+        do {
+            let index = try LiveIndex.create(directory: dir, template: pq)
+            try index.add(FeatureBatch(x.slicing(rows: 0..<3)), ids: [1, 2, 3])
+            try index.add(FeatureBatch(x.slicing(rows: 3..<6)), ids: [4, 5, 6])
+            try index.commit()
+        }
+        let log = try Self.logFile(dir)
+        let full = try Data(contentsOf: URL(fileURLWithPath: log))
+        let recordSize = (full.count - 16) / 2
+        // Every cut inside the second record: the first survives, the second is gone, and the
+        // log is truncated so the next record follows the first.
+        for cut in [1, 7, 8, recordSize / 2, recordSize - 1] {
+            try full.prefix(full.count - cut).write(to: URL(fileURLWithPath: log))
+            let index = try LiveIndex<PQIndex>.open(directory: dir)
+            #expect(index.count == 3 && index.contains(3) && !index.contains(4), "cut \(cut)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: log)).count == 16 + recordSize)
+        }
+        // A flipped byte in the first record, with the second after it: damage, not a torn tail.
+        var damaged = full
+        damaged[16 + 20] ^= 0x40
+        try damaged.write(to: URL(fileURLWithPath: log))
+        #expect { try LiveIndex<PQIndex>.open(directory: dir) } throws: { e in
+            if case let .corruptLog(p, o, _) = e as? LiveIndexError { return p == log && o == 16 } else { return false }
+        }
+        // A log from a newer version (header checksum recomputed).
+        var newer = full
+        newer[8] = 2
+        let crc = CRC32C.checksum(Array(newer.prefix(12)))
+        for i in 0..<4 { newer[12 + i] = UInt8((crc >> (8 * UInt32(i))) & 0xFF) }
+        try newer.write(to: URL(fileURLWithPath: log))
+        #expect(throws: LiveIndexError.newerFormat(path: log, what: "write-ahead log", found: 2, supported: 1)) {
+            try LiveIndex<PQIndex>.open(directory: dir)
+        }
+        try full.write(to: URL(fileURLWithPath: log))
+        // A manifest from a newer version.
+        let manifest = dir + "/MANIFEST"
+        let contents = try IndexFile.read(manifest)
+        var meta = String(decoding: contents.payload("META")!, as: UTF8.self)
+        meta = meta.replacingOccurrences(of: "live.version=1", with: "live.version=3")
+        try IndexFile.write(kind: .liveManifest, sections: contents.sections.values.map { $0.tag == "META" ? .bytes("META", Array(meta.utf8)) : $0 },
+                            to: manifest)
+        #expect(throws: LiveIndexError.newerFormat(path: manifest, what: "manifest", found: 3, supported: 1)) {
+            try LiveIndex<PQIndex>.open(directory: dir)
+        }
+    }
+
+    @Test("opening a directory without an index, or of another kind, is a typed error")
+    func wrongDirectory() throws {
+        let dir = TestData.temporaryDirectory()
+        #expect(throws: LiveIndexError.directory(path: dir, reason: "holds no live index (no MANIFEST)")) { try LiveIndex<PQIndex>.open(directory: dir) }
+        _ = try LiveIndex.create(directory: dir + "/flat", template: FlatIndex(dimension: Self.d))
+        #expect { try LiveIndex<PQIndex>.open(directory: dir + "/flat") } throws: { e in
+            if case .file(.wrongKind) = e as? LiveIndexError { return true } else { return false }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+import HybridPQ
+
+/// The live index against an independent reference: the same index kind rebuilt from scratch
+/// over exactly the live items (same quantizer, same codes, so the same scores), searched once.
+@Suite("Live index: segments, tombstones, snapshots, filters")
+struct LiveIndexTests {
+    static let d = 16
+
+    static func quantizer() throws -> ProductQuantizer {
+        try ProductQuantizer.train(TestData.gaussian(rows: 600, columns: d, seed: 900), subspaces: 4, bitsPerCode: 8, iterations: 4, seed: 1)
+    }
+
+    /// The reference: a fresh index of the live (id → vector) pairs.
+    static func reference<I: SegmentIndex>(_ template: I, _ live: [Int64: [Float]]) throws -> I {
+        var r = template.emptied()
+        let ids = live.keys.sorted()
+        guard !ids.isEmpty else { return r }
+        try r.add(Matrix(rows: ids.count, columns: d, values: ids.flatMap { live[$0]! }), ids: ids)
+        return r
+    }
+
+    /// A random sequence of adds, upserts and removes, mirrored in `live`.
+    static func churn<I: SegmentIndex>(_ index: LiveIndex<I>, live: inout [Int64: [Float]], steps: Int, seed: UInt64) throws {
+        var rng = SeededGenerator(seed: seed)
+        var next: Int64 = max(10_000, (live.keys.max() ?? 0) + 1)
+        for step in 0..<steps {
+            let kind = Int(rng.next() % 4)
+            if kind < 2 || live.count < 5 {
+                let n = 1 + Int(rng.next() % 7)
+                let x = TestData.gaussian(rows: n, columns: d, seed: seed &+ UInt64(step) &* 31)
+                let ids = (0..<n).map { _ in next += 1 + Int64(rng.next() % 3); return next }
+                try index.add(FeatureBatch(x), ids: ids)
+                for (i, id) in ids.enumerated() { live[id] = x.row(i) }
+            } else if kind == 2 {
+                let pick = Array(live.keys.sorted().shuffled(using: &rng).prefix(1 + Int(rng.next() % 4)))
+                try index.remove(ids: pick)
+                for id in pick { live[id] = nil }
+            } else {
+                // Upsert: some present ids, one new.
+                var ids = Array(live.keys.sorted().shuffled(using: &rng).prefix(2))
+                next += 1
+                ids.append(next)
+                let x = TestData.gaussian(rows: ids.count, columns: d, seed: seed &+ UInt64(step) &* 37 &+ 5)
+                try index.upsert(FeatureBatch(x), ids: ids)
+                for (i, id) in ids.enumerated() { live[id] = x.row(i) }
+            }
+        }
+    }
+
+    @Test("after random adds, upserts and removes, search equals the index rebuilt over the live items", arguments: ["flat", "pq", "pq4"])
+    func churnEqualsRebuild(kind: String) throws {
+        let q = try Self.quantizer()
+        let template: AnyIndex = switch kind {
+        case "flat": .flat(FlatIndex(dimension: Self.d, metric: .l2))
+        case "pq": .pq(PQIndex(quantizer: q))
+        default: .pq4(try PQ4Index(quantizer: ProductQuantizer.train(TestData.gaussian(rows: 600, columns: Self.d, seed: 901),
+                                                                      subspaces: 8, bitsPerCode: 4, iterations: 4, seed: 2)))
+        }
+        let index = LiveIndex(template: template)
+        var live: [Int64: [Float]] = [:]
+        try Self.churn(index, live: &live, steps: 120, seed: 7)
+        #expect(index.count == live.count)
+        #expect(index.segmentCount <= 2 + Int(log2(Double(max(2, live.count)))) * 2, "the tail stays at O(log n) segments")
+        let queries = FeatureBatch(TestData.gaussian(rows: 9, columns: Self.d, seed: 902))
+        let p = SearchParameters(k: 7, rerank: 1000)
+        let want = try Self.reference(template, live).search(queries, parameters: p)
+        let got = try index.search(queries, parameters: p)
+        #expect(got.ids == want.ids)
+        try index.compact()
+        #expect(index.segmentCount == 1)
+        #expect(try index.search(queries, parameters: p).ids == want.ids)
+    }
+
+    @Test("duplicate, negative and unknown ids are typed errors that change nothing; automatic ids never collide")
+    func idRules() throws {
+        let index = LiveIndex(template: PQIndex(quantizer: try Self.quantizer()))
+        let x = TestData.gaussian(rows: 4, columns: Self.d, seed: 903)
+        try index.add(FeatureBatch(x), ids: [5, 6, 7, 8])
+        #expect(throws: LiveIndexError.duplicateId(6)) { try index.add(FeatureBatch(x), ids: [1, 6, 2, 3]) }
+        #expect(throws: LiveIndexError.duplicateId(2)) { try index.add(FeatureBatch(x), ids: [1, 2, 2, 3]) }
+        #expect(throws: LiveIndexError.negativeId(-1)) { try index.add(FeatureBatch(x), ids: [1, 2, -1, 3]) }
+        #expect(throws: LiveIndexError.unknownId(99)) { try index.remove(ids: [5, 99]) }
+        #expect(throws: LiveIndexError.index(.dimensionMismatch(expected: 16, found: 3))) {
+            try index.add(FeatureBatch(Matrix(rows: 1, columns: 3)), ids: [50])
+        }
+        var bad = x
+        bad.values[5] = .nan
+        #expect(throws: LiveIndexError.index(.nonFinite(row: 0))) { try index.add(FeatureBatch(bad), ids: [60, 61, 62, 63]) }
+        #expect(index.count == 4 && [5, 6, 7, 8].allSatisfy(index.contains))
+        let auto = try index.add(FeatureBatch(x))
+        #expect(auto == [9, 10, 11, 12], "automatic ids start above every id seen")
+        try index.upsert(FeatureBatch(x.slicing(rows: 0..<2)), ids: [6, 100])
+        #expect(index.count == 9)
+        #expect(try index.add(FeatureBatch(x.slicing(rows: 0..<1))) == [101])
+        // An id returns only once, with its newest vector.
+        let r = try index.search(FeatureBatch(x.slicing(rows: 0..<1)), parameters: SearchParameters(k: 20))
+        let ids = r.ids(ofQuery: 0).filter { $0 >= 0 }
+        #expect(Set(ids).count == ids.count && ids.count == 10)
+    }
+
+    @Test("a snapshot sees the writes before it and none after; k is capped at the items visible")
+    func snapshotIsolation() throws {
+        let index = LiveIndex(template: FlatIndex(dimension: Self.d))
+        let x = TestData.gaussian(rows: 30, columns: Self.d, seed: 904)
+        try index.add(FeatureBatch(x.slicing(rows: 0..<10)), ids: Array(0..<10))
+        let before = index.snapshot()
+        try index.add(FeatureBatch(x.slicing(rows: 10..<30)), ids: Array(10..<30))
+        try index.remove(ids: [0, 1, 2])
+        let after = index.snapshot()
+        #expect(before.count == 10 && after.count == 27)
+        let q = FeatureBatch(x.slicing(rows: 0..<3))
+        let r0 = try before.search(q, parameters: SearchParameters(k: 50))
+        #expect(r0.k == 10, "k capped at the 10 items visible")
+        for i in 0..<3 { #expect(Set(r0.ids(ofQuery: i)) == Set(0..<10)) }
+        let r1 = try after.search(q, parameters: SearchParameters(k: Int.max))
+        #expect(r1.k == 27)
+        for i in 0..<3 { #expect(Set(r1.ids(ofQuery: i)) == Set(3..<30)) }
+    }
+
+    @Test("filters apply inside the scan of every segment; 1 % kept still fills k")
+    func filters() throws {
+        let index = LiveIndex(template: PQIndex(quantizer: try Self.quantizer()))
+        let x = TestData.gaussian(rows: 1000, columns: Self.d, seed: 905)
+        for s in stride(from: 0, to: 1000, by: 100) { try index.add(FeatureBatch(x.slicing(rows: s..<(s + 100))), ids: (s..<(s + 100)).map(Int64.init)) }
+        try index.remove(ids: [0, 100, 200])
+        let keep = Set((0..<1000).filter { $0 % 100 < 1 || $0 % 97 == 0 }.map(Int64.init))   // ~2 %, some deleted
+        let q = FeatureBatch(x.slicing(rows: 500..<504))
+        for f in [IDFilter.allow(keep), .predicate { keep.contains($0) }] {
+            let r = try index.search(q, parameters: SearchParameters(k: 5, filter: f))
+            for i in 0..<4 {
+                let ids = r.ids(ofQuery: i)
+                #expect(ids.count == 5 && ids.allSatisfy { $0 >= 0 && keep.contains($0) && ![0, 100, 200].contains($0) })
+            }
+        }
+        let deny = try index.search(q, parameters: SearchParameters(k: 5, filter: .deny([500, 501])))
+        #expect(!deny.ids.contains(500) && !deny.ids.contains(501))
+    }
+
+    @Test("a sharded search (by id range) merged by (score, id) equals the unsharded one")
+    func sharding() throws {
+        let q = try Self.quantizer()
+        let x = TestData.gaussian(rows: 300, columns: Self.d, seed: 906)
+        let whole = LiveIndex(template: PQIndex(quantizer: q))
+        let shards = (0..<3).map { _ in LiveIndex(template: PQIndex(quantizer: q)) }
+        try whole.add(FeatureBatch(x), ids: (0..<300).map(Int64.init))
+        for s in 0..<3 { try shards[s].add(FeatureBatch(x.slicing(rows: (s * 100)..<((s + 1) * 100))), ids: ((s * 100)..<((s + 1) * 100)).map(Int64.init)) }
+        let queries = FeatureBatch(TestData.gaussian(rows: 6, columns: Self.d, seed: 907))
+        let p = SearchParameters(k: 8)
+        let want = try whole.search(queries, parameters: p)
+        let parts = try shards.map { try $0.search(queries, parameters: p) }
+        for i in 0..<6 {
+            var top = TopK(k: 8)
+            for r in parts { for (s, id) in zip(r.scores(ofQuery: i), r.ids(ofQuery: i)) where id >= 0 { top.offer(score: s, id: id) } }
+            #expect(top.sorted().map(\.id) == want.ids(ofQuery: i))
+        }
+    }
+}
