@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "HybridPQTraining", targets: ["HybridPQTraining"]),
         .executable(name: "pqtrain", targets: ["pqtrain"]),
         .executable(name: "pqbench", targets: ["pqbench"]),
+        .executable(name: "pqserve", targets: ["pqserve"]),
     ],
     targets: [
         .systemLibrary(
@@ -43,6 +44,18 @@ let package = Package(
             name: "pqtrain",
             dependencies: ["HybridPQ", "HybridPQTraining"],
             path: "Sources/pqtrain"
+        ),
+        // A live index served over JSON lines on stdin/stdout (docs/EMBEDDING.md).
+        .executableTarget(
+            name: "pqserve",
+            dependencies: ["HybridPQ"],
+            path: "Sources/pqserve"
+        ),
+        // The live index under load: readers and a writer (docs/BENCHMARKS.md, issue 11).
+        .executableTarget(
+            name: "pqsoak",
+            dependencies: ["HybridPQ"],
+            path: "Benchmarks/soak"
         ),
         .executableTarget(
             name: "pqbench",

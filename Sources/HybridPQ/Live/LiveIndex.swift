@@ -72,6 +72,9 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
         do { return try snapshot().search(queries, parameters: parameters) } catch { throw .index(error) }
     }
 
+    /// Dimension of the vectors the index takes.
+    public var dimension: Int { state.withLock { $0.template.dimension } }
+
     /// Items visible now.
     public var count: Int { state.withLock { $0.locations.count } }
 

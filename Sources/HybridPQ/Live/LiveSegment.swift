@@ -33,7 +33,7 @@ public struct LiveSegment<Base: SegmentIndex>: Sendable {
     }
 
     /// The rows not deleted, ascending.
-    var liveRows: [Int] { (0..<index.count).filter { !deleted.contains($0) } }
+    public var liveRows: [Int] { (0..<index.count).filter { !deleted.contains($0) } }
 
     /// The filter a search of this segment applies: the caller's, minus the deleted ids.
     func filter(_ user: IDFilter?) -> IDFilter? {

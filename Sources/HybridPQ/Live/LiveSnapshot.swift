@@ -18,8 +18,14 @@ public struct LiveSnapshot<Base: SegmentIndex>: Sendable {
         var p = parameters
         p.k = min(parameters.k, max(1, visible))
         if let r = p.rerank { p.rerank = min(r, max(p.k, visible)) }
+        let live = segments.filter { $0.liveCount > 0 }
+        // Code kinds: every segment as a run of one store — one table build, one scan, one
+        // re-ranking, deletions skipped inside the scan. Others (flat, two-stage): part by part.
+        if live.count > 1, let r = try Base.searchTogether(live.map { ($0.index, $0.deleted) }, queries, parameters: p) {
+            return r
+        }
         var merged = [TopK](repeating: TopK(k: p.k), count: queries.count)
-        for segment in segments where segment.liveCount > 0 {
+        for segment in live {
             var sp = p
             sp.filter = segment.filter(parameters.filter)
             let r = try segment.index.search(queries, parameters: sp)

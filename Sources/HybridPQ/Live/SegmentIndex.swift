@@ -18,6 +18,42 @@ public protocol SegmentIndex: VectorIndex {
     func save(to path: String) throws(IndexFileError)
     /// Reads an index written by `save` (`mapping`: codes stay in a read-only mapping).
     static func load(from path: String, mapping: Bool) throws(IndexFileError) -> Self
+    /// Searches several indexes of one kind and trained parts as one — their code stores' runs
+    /// side by side, one table build, one scan, one re-ranking — skipping each part's `deleted`
+    /// rows inside the scan; nil where the kind cannot (the live index then searches part by part).
+    static func searchTogether(_ parts: [(index: Self, deleted: DeletionBitmap)], _ queries: FeatureBatch,
+                               parameters: SearchParameters) throws(IndexError) -> SearchResults?
+}
+
+extension SegmentIndex {
+    public static func searchTogether(_ parts: [(index: Self, deleted: DeletionBitmap)], _ queries: FeatureBatch,
+                                      parameters: SearchParameters) throws(IndexError) -> SearchResults? { nil }
+}
+
+/// The pieces of a search of several code stores as one: their runs in order, and the positions
+/// to skip (each part's deleted rows, found by the part's first position).
+func combinedStore(_ stores: [(store: CodeStore, deleted: DeletionBitmap)]) throws(IndexError) -> (CodeStore, (@Sendable (Int) -> Bool)?)? {
+    guard let layout = stores.first?.store.layout else { return nil }
+    var runs: [CodeRun] = [], starts: [Int] = [], bitmaps: [DeletionBitmap] = []
+    var at = 0
+    for (store, deleted) in stores where store.count > 0 {
+        guard store.layout == layout else { return nil }
+        runs += store.runs.filter { $0.count > 0 }
+        starts.append(at)
+        bitmaps.append(deleted)
+        at += store.count
+    }
+    guard !runs.isEmpty else { return nil }
+    let combined = try CodeStore(layout: layout, runs: runs)
+    let anyDeleted = bitmaps.contains { $0.deletedCount > 0 }
+    let (partStarts, partBitmaps) = (starts, bitmaps)
+    guard anyDeleted else { return (combined, nil) }
+    return (combined, { p in
+        // The part holding position p: the last start ≤ p.
+        var lo = 0, hi = partStarts.count - 1
+        while lo < hi { let mid = (lo + hi + 1) / 2; if partStarts[mid] <= p { lo = mid } else { hi = mid - 1 } }
+        return partBitmaps[lo].contains(p - partStarts[lo])
+    })
 }
 
 extension CodeStore {
@@ -58,6 +94,14 @@ extension PQIndex: SegmentIndex {
         out.store = try CodeStore.gathering(parts.map { ($0.index.store, $0.rows) }, layout: out.store.layout)
         return out
     }
+    public static func searchTogether(_ parts: [(index: PQIndex, deleted: DeletionBitmap)], _ queries: FeatureBatch,
+                                      parameters: SearchParameters) throws(IndexError) -> SearchResults? {
+        guard var one = parts.first?.index, let (store, excluded) = try combinedStore(parts.map { ($0.index.store, $0.deleted) }) else { return nil }
+        one.store = store
+        var p = parameters
+        p.excludedPositions = excluded
+        return try one.search(queries, parameters: p)
+    }
 }
 
 extension PQ4Index: SegmentIndex {
@@ -68,6 +112,14 @@ extension PQ4Index: SegmentIndex {
         out.store = try CodeStore.gathering(parts.map { ($0.index.store, $0.rows) }, layout: out.store.layout)
         return out
     }
+    public static func searchTogether(_ parts: [(index: PQ4Index, deleted: DeletionBitmap)], _ queries: FeatureBatch,
+                                      parameters: SearchParameters) throws(IndexError) -> SearchResults? {
+        guard var one = parts.first?.index, let (store, excluded) = try combinedStore(parts.map { ($0.index.store, $0.deleted) }) else { return nil }
+        one.store = store
+        var p = parameters
+        p.excludedPositions = excluded
+        return try one.search(queries, parameters: p)
+    }
 }
 
 extension HybridIndex: SegmentIndex {
@@ -77,6 +129,14 @@ extension HybridIndex: SegmentIndex {
         guard var out = parts.first?.index.emptied() else { throw .unsupported("gathering needs at least one part") }
         out.store = try CodeStore.gathering(parts.map { ($0.index.store, $0.rows) }, layout: out.store.layout)
         return out
+    }
+    public static func searchTogether(_ parts: [(index: HybridIndex, deleted: DeletionBitmap)], _ queries: FeatureBatch,
+                                      parameters: SearchParameters) throws(IndexError) -> SearchResults? {
+        guard var one = parts.first?.index, let (store, excluded) = try combinedStore(parts.map { ($0.index.store, $0.deleted) }) else { return nil }
+        one.store = store
+        var p = parameters
+        p.excludedPositions = excluded
+        return try one.search(queries, parameters: p)
     }
 }
 
@@ -111,6 +171,13 @@ extension RotatedIndex where Base: SegmentIndex {
         out.base = try Base.gathering(parts.map { ($0.index.base, $0.rows) })
         return out
     }
+    static func searchTogether(_ parts: [(index: RotatedIndex, deleted: DeletionBitmap)], _ queries: FeatureBatch,
+                               parameters: SearchParameters) throws(IndexError) -> SearchResults? {
+        guard let first = parts.first?.index else { return nil }
+        try first.validate(queries.vectors)
+        return try Base.searchTogether(parts.map { ($0.index.base, $0.deleted) }, FeatureBatch(first.transform.apply(queries.vectors), sequences: queries.sequences),
+                                       parameters: parameters)
+    }
 }
 
 extension AnyIndex: SegmentIndex {
@@ -137,6 +204,24 @@ extension AnyIndex: SegmentIndex {
         case let .twoStage(i):
             // Frames are per item: an empty two-stage index keeps the model and its fine stage.
             return (try? TwoStageIndex(model: i.hot.model, fine: i.fine)).map(AnyIndex.twoStage) ?? self
+        }
+    }
+
+    public static func searchTogether(_ parts: [(index: AnyIndex, deleted: DeletionBitmap)], _ queries: FeatureBatch,
+                                      parameters: SearchParameters) throws(IndexError) -> SearchResults? {
+        guard let first = parts.first?.index else { return nil }
+        func all<T>(_ cast: (AnyIndex) -> T?) -> [(index: T, deleted: DeletionBitmap)]? {
+            var out: [(index: T, deleted: DeletionBitmap)] = []
+            for p in parts { guard let i = cast(p.index) else { return nil }; out.append((i, p.deleted)) }
+            return out
+        }
+        switch first {
+        case .pq: return try all { if case let .pq(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try PQIndex.searchTogether(parts, queries, parameters: parameters) }
+        case .pq4: return try all { if case let .pq4(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try PQ4Index.searchTogether(parts, queries, parameters: parameters) }
+        case .opq: return try all { if case let .opq(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try OPQIndex.searchTogether(parts, queries, parameters: parameters) }
+        case .opq4: return try all { if case let .opq4(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try OPQ4Index.searchTogether(parts, queries, parameters: parameters) }
+        case .hybrid: return try all { if case let .hybrid(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try HybridIndex.searchTogether(parts, queries, parameters: parameters) }
+        case .flat, .twoStage: return nil
         }
     }
 

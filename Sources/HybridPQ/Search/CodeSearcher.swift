@@ -46,14 +46,21 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
         // More candidates than items is every item: the cap keeps a huge `rerank` from sizing
         // the collectors (a reservoir holds 2 × its depth).
         let depth = min(p.rerankDepth, max(1, runs.reduce(0) { $0 + $1.count }))
-        let byPosition = p.filter.map { f in
+        var byPosition = p.filter.map { f in
             runs.count == 1 && runs[0].ids != nil ? AcceptHook(f, positionsOf: runs[0].ids!) : AcceptHook { f.accepts(runs.id(at: Int($0))) }
+        }
+        if let excluded = p.excludedPositions {
+            let filter = byPosition
+            byPosition = AcceptHook { !excluded(Int($0)) && (filter?.accepts($0) ?? true) }
         }
         let candidates: [[Int]]
         var rerank = reranker
         switch layout {
         case .rows:
-            guard reranker != nil else {
+            // Exclusions are by position: such a search collects positions and re-scores them
+            // with the same exact tables (the final order is by (score, id) as always).
+            if p.excludedPositions != nil && rerank == nil { rerank = ExactTableReranker() }
+            guard rerank != nil else {
                 return ADCSearch.collect(runs: runs, tables: tables, depth: p.k, threads: p.threads, keys: .ids,
                                          accept: p.filter.map(AcceptHook.init))
             }

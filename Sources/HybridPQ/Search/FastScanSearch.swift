@@ -81,6 +81,44 @@ enum FastScanSearch {
         FastScanQuery(lut: lut, rest: rest, floor: top.floor, out: out, masks: masks)
     }
 
+    /// The k-th largest reported sum among items `lo..<hi` of the chunk (0 when fewer): a
+    /// histogram of the high bytes finds its bin, a second one of the low bytes within it.
+    static func kthLargest(sums: UnsafePointer<UInt16>, masks: UnsafePointer<UInt32>, firstBlock b: Int, blocks nb: Int,
+                           lo: Int, hi: Int, k: Int) -> UInt16 {
+        let bs = FastScanLayout.blockSize
+        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 512) { h -> UInt16 in
+            h.initialize(repeating: 0)
+            let high = h.baseAddress!, low = high + 256
+            // One pass: high-byte histogram of the reported sums in range, and a copy of them.
+            return withUnsafeTemporaryAllocation(of: UInt16.self, capacity: nb * bs) { kept -> UInt16 in
+                var n = 0
+                for blk in 0..<nb {
+                    var mask = UInt64(masks[blk])
+                    let first = (b + blk) * bs
+                    if first < lo { mask &= ~((1 << UInt64(min(63, lo - first))) - 1) }
+                    if first + bs > hi { mask &= (1 << UInt64(max(0, hi - first))) - 1 }
+                    if mask == 0xFFFF_FFFF {
+                        for j in 0..<bs { let v = sums[blk * bs + j]; kept[n + j] = v; high[Int(v >> 8)] &+= 1 }
+                        n += bs
+                    } else {
+                        while mask != 0 {
+                            let v = sums[blk * bs + mask.trailingZeroBitCount]
+                            mask &= mask - 1
+                            kept[n] = v; n += 1; high[Int(v >> 8)] &+= 1
+                        }
+                    }
+                }
+                var top = 255, seen = 0
+                while top > 0 && seen + Int(high[top]) < k { seen += Int(high[top]); top -= 1 }
+                guard seen + Int(high[top]) >= k else { return 0 }
+                for i in 0..<n where Int(kept[i] >> 8) == top { low[Int(kept[i] & 0xFF)] &+= 1 }
+                var bottom = 255
+                while bottom > 0 && seen + Int(low[bottom]) < k { seen += Int(low[bottom]); bottom -= 1 }
+                return UInt16(top << 8 | bottom)
+            }
+        }
+    }
+
     /// Offers the items of `blocks` blocks from `firstBlock` that lie in `range` and that the
     /// kernel reported (its masks; the sums of other blocks may be stale), as positions
     /// `offset + row`. Once the collector has a floor almost every mask is 0, so they are
@@ -90,6 +128,18 @@ enum FastScanSearch {
                       blocks nb: Int, range: Range<Int>, offset: Int, top: inout CandidateReservoir) {
         let bs = FastScanLayout.blockSize
         let lo = max(range.lowerBound, b * bs), hi = min(range.upperBound, (b + nb) * bs)
+        // Many reports (a first chunk, scanned before the reservoir has a floor): only the
+        // chunk's own k best can enter, so its k-th best sum is a floor too — found by two
+        // 256-bin histograms instead of the reservoir's repeated selections. Not with an accept
+        // hook: rejected items must not count toward k.
+        var chunkFloor: UInt16 = 0
+        if top.accept == nil {
+            var reported = 0
+            for blk in 0..<nb { reported += masks[blk].nonzeroBitCount }
+            if reported > 2 * top.k {
+                chunkFloor = kthLargest(sums: sums, masks: masks, firstBlock: b, blocks: nb, lo: lo, hi: hi, k: top.k)
+            }
+        }
         var blk = 0
         while blk < nb {
             if blk + 8 <= nb,
@@ -110,7 +160,7 @@ enum FastScanSearch {
                     mask &= mask - 1
                     let s = sums[blk * bs + j]
                     // The floor may have risen since the kernel ran (a selection in this loop).
-                    if s >= top.floor { top.add(sum: s, position: offset + first + j) }
+                    if s >= top.floor && s >= chunkFloor { top.add(sum: s, position: offset + first + j) }
                 }
             }
         }

@@ -27,6 +27,9 @@ public struct SearchParameters: Sendable {
     /// For two-stage indexes: the fraction of queries the model's selector sends to the fine
     /// stage (`nil`: every query); the others keep the hot stage's order.
     public var fineFraction: Double?
+    /// Store positions the scan must skip (a live index's deleted rows when its segments are
+    /// searched as the runs of one store); the engine's own seam, not public API.
+    var excludedPositions: (@Sendable (Int) -> Bool)?
 
     /// Parameters for `k` results on `threads` cores (default: one).
     public init(k: Int = 10, threads: Int = 1, rerank: Int? = nil, kernel: FastScanKernel? = nil,

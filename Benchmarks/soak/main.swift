@@ -1,0 +1,240 @@
+// pqsoak: the live index under a service's load (issue 11's soak benchmark).
+//
+// T reader threads issue one-query searches (k = 10) on fresh snapshots, first alone for the
+// run's duration, then while one writer adds, upserts and removes at a fixed rate for a fixed
+// number of operations (committing to the write-ahead log every 100). Reports read QPS and
+// p50/p99 latency of both phases, and checks: no search returned an id that was not live in
+// its snapshot (phantoms, from the writer's history, every search), every sampled search equals
+// a search of its snapshot's live items gathered into one index (lost results), and the final
+// contents equal the writer's expected set.
+import Dispatch
+import Foundation
+import HybridPQ
+
+struct Options {
+    var items = 100_000, dimension = 64, bytes = 16, readers = 2, operations = 20_000, rate = 2_000
+    var seed: UInt64 = 1
+    var json: String?
+}
+
+func parse() -> Options {
+    var o = Options()
+    var it = CommandLine.arguments.dropFirst().makeIterator()
+    func int(_ name: String) -> Int {
+        guard let v = it.next().flatMap(Int.init), v > 0 else { fatalExit("\(name) expects a positive integer") }
+        return v
+    }
+    while let a = it.next() {
+        switch a {
+        case "--items": o.items = int(a)
+        case "--dimension": o.dimension = int(a)
+        case "--bytes": o.bytes = int(a)
+        case "--readers": o.readers = int(a)
+        case "--operations": o.operations = int(a)
+        case "--rate": o.rate = int(a)
+        case "--seed": o.seed = UInt64(int(a))
+        case "--json": o.json = it.next()
+        default:
+            fatalExit("""
+            usage: pqsoak [--items N] [--dimension D] [--bytes B] [--readers T] [--operations W] [--rate R] [--seed S] [--json FILE]
+              pq4 codes of B bytes (M = 2B) over N synthetic Gaussian items; T readers; a writer doing W
+              operations at R per second (half adds, a quarter upserts, a quarter removes; commit every 100)
+            """)
+        }
+    }
+    return o
+}
+
+func fatalExit(_ s: String) -> Never {
+    FileHandle.standardError.write(Data("pqsoak: \(s)\n".utf8))
+    exit(2)
+}
+
+func log(_ s: String) { FileHandle.standardError.write(Data("pqsoak: \(s)\n".utf8)) }
+
+func gaussian(_ rows: Int, _ d: Int, seed: UInt64) -> Matrix {
+    var rng = SeededGenerator(seed: seed)
+    var m = Matrix(rows: rows, columns: d)
+    m.values.withUnsafeMutableBufferPointer { rng.fillGaussian($0) }
+    return m
+}
+
+/// The writer's record of each id's life: (operation number, live after it), in order.
+final class History: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [Int64: [(op: Int, live: Bool)]] = [:]
+    func record(_ id: Int64, op: Int, live: Bool) { lock.lock(); events[id, default: []].append((op, live)); lock.unlock() }
+    /// Whether `id` was live at some state between operations `from` and `to` (inclusive).
+    func wasLive(_ id: Int64, from: Int, to: Int) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard let e = events[id] else { return false }
+        var live = false
+        for (op, l) in e {
+            if op <= from { live = l; continue }
+            if op > to { break }
+            if l { return true }
+            live = l
+        }
+        return live || (e.last { $0.op <= from }?.live ?? false)
+    }
+}
+
+struct Phase { var qps: Double; var p50: Double; var p99: Double; var searches: Int }
+
+let o = parse()
+let m = 2 * o.bytes
+guard o.dimension % m == 0 else { fatalExit("dimension \(o.dimension) is not divisible by M = \(m)") }
+log("training pq4 (M = \(m)) on 10,000 of \(o.items) items, D = \(o.dimension)…")
+let data = gaussian(o.items, o.dimension, seed: o.seed)
+let quantizer = try ProductQuantizer.train(data.slicing(rows: 0..<min(10_000, o.items)), subspaces: m, bitsPerCode: 4, seed: o.seed)
+var base = try PQ4Index(quantizer: quantizer)
+try base.add(data, ids: (0..<o.items).map(Int64.init))
+let dir = NSTemporaryDirectory() + "pqsoak-\(getpid())"
+try? FileManager.default.removeItem(atPath: dir)
+let index = try LiveIndex.create(directory: dir, template: base)
+defer { try? FileManager.default.removeItem(atPath: dir) }
+let queries = gaussian(1_000, o.dimension, seed: o.seed &+ 99)
+let history = History()
+for id in 0..<Int64(o.items) { history.record(id, op: -1, live: true) }
+let opsDone = ManagedAtomicInt()
+let duration = Double(o.operations) / Double(o.rate)
+
+/// A lock-free counter readers poll (the writer's operation number).
+final class ManagedAtomicInt: @unchecked Sendable {
+    private let lock = NSLock()
+    private var v = -1
+    func load() -> Int { lock.lock(); defer { lock.unlock() }; return v }
+    func store(_ x: Int) { lock.lock(); v = x; lock.unlock() }
+}
+
+/// What the readers of a phase measured and found.
+final class Tally: @unchecked Sendable {
+    private let lock = NSLock()
+    var all: [Double] = []
+    var phantoms = 0, lost = 0, checked = 0
+    func add(_ latencies: [Double], _ p: Int, _ l: Int, _ c: Int) {
+        lock.lock(); all += latencies; phantoms += p; lost += l; checked += c; lock.unlock()
+    }
+}
+
+/// The writer's expected contents and first error.
+final class WriterState: @unchecked Sendable {
+    var expected: Set<Int64> = []
+    var error: String?
+}
+
+/// Readers search for the run's duration, or while `writer` runs; the phase's figures and checks.
+func readPhase(writer: (@Sendable () -> Void)?) -> (Phase, phantoms: Int, lost: Int, checked: Int) {
+    let stopAt = Date().addingTimeInterval(duration)
+    let writerDone = ManagedAtomicInt()
+    let tally = Tally()
+    let start = Date()
+    // Threads of their own (a pool as wide as the cores could leave the writer waiting on readers).
+    let group = DispatchGroup()
+    if let writer {
+        group.enter()
+        Thread { writer(); writerDone.store(1); group.leave() }.start()
+    }
+    for worker in 0..<o.readers {
+        group.enter()
+        Thread {
+        defer { group.leave() }
+        var mine: [Double] = [], myPhantoms = 0, myLost = 0, myChecked = 0
+        var q = worker * 7919
+        while writer == nil ? Date() < stopAt : writerDone.load() == -1 {
+            q = (q + 1) % queries.rows
+            let before = opsDone.load()
+            let snapshot = index.snapshot()
+            let after = opsDone.load()
+            let batch = FeatureBatch(queries.slicing(rows: q..<(q + 1)))
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            guard let r = try? snapshot.search(batch, parameters: SearchParameters(k: 10)) else { continue }
+            mine.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
+            for id in r.ids(ofQuery: 0) where id >= 0 && !history.wasLive(id, from: before, to: after) { myPhantoms += 1 }
+            if mine.count % 1009 == 0 {
+                // Lost results: the snapshot's live items gathered into one index give the same answer.
+                if let one = try? PQ4Index.gathering(snapshot.segments.map { ($0.index, $0.liveRows) }),
+                   let want = try? one.search(batch, parameters: SearchParameters(k: 10)) {
+                    myChecked += 1
+                    if want.ids != r.ids { myLost += 1 }
+                }
+            }
+        }
+        tally.add(mine, myPhantoms, myLost, myChecked)
+        }.start()
+    }
+    group.wait()
+    let seconds = Date().timeIntervalSince(start)
+    let all = tally.all.sorted()
+    let (phantoms, lost, checked) = (tally.phantoms, tally.lost, tally.checked)
+    let phase = Phase(qps: Double(all.count) / seconds, p50: all.isEmpty ? 0 : all[all.count / 2],
+                      p99: all.isEmpty ? 0 : all[min(all.count - 1, all.count * 99 / 100)], searches: all.count)
+    return (phase, phantoms, lost, checked)
+}
+
+log("phase 1: \(o.readers) readers alone for \(String(format: "%.1f", duration)) s…")
+let alone = readPhase(writer: nil)
+let writerState = WriterState()
+writerState.expected = Set((0..<Int64(o.items)))
+log("phase 2: \(o.readers) readers with a writer doing \(o.operations) operations at \(o.rate)/s…")
+let busy = readPhase { @Sendable in
+    let w = writerState
+    var rng = SeededGenerator(seed: o.seed &+ 7)
+    var next = Int64(o.items)
+    let start = DispatchTime.now().uptimeNanoseconds
+    var present = Array(w.expected)
+    for op in 0..<o.operations {
+        // Fixed rate: operation `op` starts at op / rate seconds.
+        let due = start + UInt64(Double(op) / Double(o.rate) * 1e9)
+        let now = DispatchTime.now().uptimeNanoseconds
+        if now < due { usleep(UInt32((due - now) / 1000)) }      // one sleep: no polling wake-ups
+        let v = gaussian(1, o.dimension, seed: o.seed &+ 1_000 &+ UInt64(op))
+        do {
+            switch rng.next() % 4 {
+            case 0, 1:
+                try index.add(FeatureBatch(v), ids: [next])
+                history.record(next, op: op, live: true); w.expected.insert(next); present.append(next); next += 1
+            case 2:
+                let id = present[Int(rng.next() % UInt64(present.count))]
+                try index.upsert(FeatureBatch(v), ids: [id])
+                history.record(id, op: op, live: true)
+            default:
+                let at = Int(rng.next() % UInt64(present.count))
+                let id = present[at]
+                present.swapAt(at, present.count - 1); present.removeLast()
+                try index.remove(ids: [id])
+                history.record(id, op: op, live: false); w.expected.remove(id)
+            }
+            opsDone.store(op)
+            if op % 100 == 99 { try index.commit() }
+        } catch {
+            w.error = "\(error)"
+            return
+        }
+    }
+    try? index.commit()
+}
+let final = index.snapshot()
+let contents = Set(final.segments.flatMap { s in s.liveRows.map { s.index.id(atRow: $0) } })
+let expected = writerState.expected, writeError = writerState.error
+let ok = writeError == nil && contents == expected && alone.phantoms + busy.phantoms == 0 && alone.lost + busy.lost == 0
+let ratio = busy.0.qps / max(1, alone.0.qps)
+print(String(format: """
+pqsoak: %d items, D = %d, pq4 %d B, %d readers, writer %d ops at %d/s
+  readers alone:        %8.0f QPS   p50 %7.1f µs   p99 %7.1f µs   (%d searches)
+  readers + writer:     %8.0f QPS   p50 %7.1f µs   p99 %7.1f µs   (%d searches)   %.1f %% of read-only QPS
+  checks: phantoms %d, lost %d of %d sampled, final contents %@ (%d items, %d segments)%@
+""", o.items, o.dimension, o.bytes, o.readers, o.operations, o.rate,
+      alone.0.qps, alone.0.p50, alone.0.p99, alone.0.searches, busy.0.qps, busy.0.p50, busy.0.p99, busy.0.searches, 100 * ratio,
+      alone.phantoms + busy.phantoms, alone.lost + busy.lost, alone.checked + busy.checked,
+      contents == expected ? "as expected" : "DIFFER", contents.count, final.segments.count, writeError.map { "; writer: \($0)" } ?? ""))
+if let json = o.json {
+    let text = """
+    {"items": \(o.items), "dimension": \(o.dimension), "bytes": \(o.bytes), "readers": \(o.readers), "operations": \(o.operations), "rate": \(o.rate),
+     "alone": {"qps": \(alone.0.qps), "p50_us": \(alone.0.p50), "p99_us": \(alone.0.p99)},
+     "with_writer": {"qps": \(busy.0.qps), "p50_us": \(busy.0.p50), "p99_us": \(busy.0.p99)},
+     "qps_ratio": \(ratio), "phantoms": \(alone.phantoms + busy.phantoms), "lost": \(alone.lost + busy.lost), "final_as_expected": \(contents == expected)}
+    """
+    try text.write(toFile: json, atomically: true, encoding: .utf8)
+}
+exit(ok ? 0 : 1)

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+import HybridPQ
+
+/// pqserve over a pipe: the JSON-lines protocol against the library's own answers.
+@Suite("pqserve: a live index over JSON lines", .serialized)
+struct PQServeTests {
+    static var executable: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("pqserve").path
+    }
+
+    /// Runs pqserve with `arguments`, feeding `requests` (one per line); the responses.
+    static func run(_ arguments: [String], _ requests: [[String: Any]]) throws -> [[String: Any]] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        let input = Pipe(), output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        try p.run()
+        for r in requests { input.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: r) + Data("\n".utf8)) }
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return try String(decoding: data, as: UTF8.self).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+    }
+
+    @Test("create from an index file, search, add, remove, commit; reopen sees the committed state; bad requests are errors")
+    func protocolRoundTrip() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.executable), "pqserve is built beside the tests")
+        let d = LiveIndexTests.d
+        var pq = PQIndex(quantizer: try LiveIndexTests.quantizer())
+        let x = TestData.gaussian(rows: 50, columns: d, seed: 930)
+        try pq.add(x, ids: (0..<50).map { Int64(100 + $0) })
+        let tmp = TestData.temporaryDirectory()
+        try pq.save(to: tmp + "/pq.hpq")
+        let q = (0..<3).map { x.row($0).map(Double.init) }
+        let extra = TestData.gaussian(rows: 2, columns: d, seed: 931)
+        let responses = try Self.run(["--dir", tmp + "/live", "--create-from", tmp + "/pq.hpq"], [
+            ["op": "search", "vectors": q, "k": 5],
+            ["op": "add", "vectors": (0..<2).map { extra.row($0).map(Double.init) }, "ids": [7, 8]],
+            ["op": "remove", "ids": [100, 101]],
+            ["op": "search", "vectors": q, "k": 5, "deny": [102]],
+            ["op": "commit"],
+            ["op": "stats"],
+            ["op": "remove", "ids": [99999]],
+            ["op": "search", "vectors": [[1, 2]]],
+            ["op": "fly"],
+        ])
+        #expect(responses.count == 9)
+        let want = try pq.search(FeatureBatch(x.slicing(rows: 0..<3)), parameters: SearchParameters(k: 5))
+        #expect((responses[0]["ids"] as? [[Int64]]) == (0..<3).map { want.ids(ofQuery: $0) })
+        #expect((responses[1]["ids"] as? [Int64]) == [7, 8])
+        let after = (responses[3]["ids"] as? [[Int64]]) ?? []
+        #expect(after.count == 3 && after.allSatisfy { !$0.contains(100) && !$0.contains(101) && !$0.contains(102) && $0.count == 5 })
+        #expect(responses[5]["count"] as? Int == 50)
+        #expect(responses[6]["ok"] as? Bool == false && (responses[6]["error"] as? String ?? "").contains("99999"))
+        #expect(responses[7]["ok"] as? Bool == false && (responses[7]["error"] as? String ?? "").contains("dimension"))
+        #expect(responses[8]["ok"] as? Bool == false)
+        // Reopened: the committed state.
+        let reopened = try Self.run(["--dir", tmp + "/live"], [["op": "stats"], ["op": "search", "vectors": q, "k": 5, "deny": [102]]])
+        #expect(reopened[0]["count"] as? Int == 50)
+        #expect((reopened[1]["ids"] as? [[Int64]]) == after)
+    }
+}
