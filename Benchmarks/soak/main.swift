@@ -94,6 +94,7 @@ try? FileManager.default.removeItem(atPath: dir)
 let index = try LiveIndex.create(directory: dir, template: base)
 defer { try? FileManager.default.removeItem(atPath: dir) }
 let queries = gaussian(1_000, o.dimension, seed: o.seed &+ 99)
+var removeFigures = (p50: 0.0, p99: 0.0, mean: 0.0)
 let history = History()
 for id in 0..<Int64(o.items) { history.record(id, op: -1, live: true) }
 let opsDone = ManagedAtomicInt()
@@ -172,6 +173,24 @@ func readPhase(writer: (@Sendable () -> Void)?) -> (Phase, phantoms: Int, lost: 
     return (phase, phantoms, lost, checked)
 }
 
+// Removing one id: O(1) — the id map, one bit, one chunk of the bitmap copied when a
+// snapshot holds it — timed on a memory-only copy of the whole index while snapshots are taken.
+do {
+    let serving = try LiveIndex(serving: base)
+    var rng = SeededGenerator(seed: o.seed &+ 3)
+    var times: [Double] = []
+    for i in 0..<2_000 {
+        let keep = i % 2 == 0 ? serving.snapshot() : nil      // half the removes copy-on-write
+        let id = Int64(rng.next() % UInt64(o.items))
+        guard serving.contains(id) else { continue }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try serving.remove(ids: [id])
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
+        _ = keep
+    }
+    times.sort()
+    removeFigures = (times[times.count / 2], times[times.count * 99 / 100], times.reduce(0, +) / Double(times.count))
+}
 log("phase 1: \(o.readers) readers alone for \(String(format: "%.1f", duration)) s…")
 let alone = readPhase(writer: nil)
 let writerState = WriterState()
@@ -224,16 +243,18 @@ pqsoak: %d items, D = %d, pq4 %d B, %d readers, writer %d ops at %d/s
   readers alone:        %8.0f QPS   p50 %7.1f µs   p99 %7.1f µs   (%d searches)
   readers + writer:     %8.0f QPS   p50 %7.1f µs   p99 %7.1f µs   (%d searches)   %.1f %% of read-only QPS
   checks: phantoms %d, lost %d of %d sampled, final contents %@ (%d items, %d segments)%@
+  remove one id (memory-only copy, snapshots held): p50 %.2f µs, p99 %.2f µs, mean %.2f µs
 """, o.items, o.dimension, o.bytes, o.readers, o.operations, o.rate,
       alone.0.qps, alone.0.p50, alone.0.p99, alone.0.searches, busy.0.qps, busy.0.p50, busy.0.p99, busy.0.searches, 100 * ratio,
       alone.phantoms + busy.phantoms, alone.lost + busy.lost, alone.checked + busy.checked,
-      contents == expected ? "as expected" : "DIFFER", contents.count, final.segments.count, writeError.map { "; writer: \($0)" } ?? ""))
+      contents == expected ? "as expected" : "DIFFER", contents.count, final.segments.count, writeError.map { "; writer: \($0)" } ?? "",
+      removeFigures.p50, removeFigures.p99, removeFigures.mean))
 if let json = o.json {
     let text = """
     {"items": \(o.items), "dimension": \(o.dimension), "bytes": \(o.bytes), "readers": \(o.readers), "operations": \(o.operations), "rate": \(o.rate),
      "alone": {"qps": \(alone.0.qps), "p50_us": \(alone.0.p50), "p99_us": \(alone.0.p99)},
      "with_writer": {"qps": \(busy.0.qps), "p50_us": \(busy.0.p50), "p99_us": \(busy.0.p99)},
-     "qps_ratio": \(ratio), "phantoms": \(alone.phantoms + busy.phantoms), "lost": \(alone.lost + busy.lost), "final_as_expected": \(contents == expected)}
+     "qps_ratio": \(ratio), "remove_p50_us": \(removeFigures.p50), "remove_p99_us": \(removeFigures.p99), "phantoms": \(alone.phantoms + busy.phantoms), "lost": \(alone.lost + busy.lost), "final_as_expected": \(contents == expected)}
     """
     try text.write(toFile: json, atomically: true, encoding: .utf8)
 }

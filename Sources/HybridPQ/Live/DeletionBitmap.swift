@@ -1,28 +1,36 @@
 /// One bit per row of a segment: set when the row's item was removed or replaced (a tombstone).
-/// A value type: a snapshot keeps the bitmap it saw, and the writer's next deletion copies only
-/// this segment's words (`rows / 64` of them), never any codes.
+///
+/// A value type kept in chunks of 32,768 rows: a snapshot keeps the bitmap it saw, and the
+/// writer's next deletion copies only the chunk list (one reference per chunk) and the one chunk
+/// it changes — O(1) per deletion however large the segment (a 1M-row segment has 31 chunks),
+/// never any codes.
 public struct DeletionBitmap: Sendable, Equatable {
+    static let chunkWords = 512
     /// Rows covered.
     public let rows: Int
-    private var words: [UInt64]
+    private var chunks: [[UInt64]]
     /// Rows marked deleted.
     public private(set) var deletedCount = 0
 
     /// A bitmap of `rows` rows, none deleted.
     public init(rows: Int) {
         self.rows = rows
-        words = [UInt64](repeating: 0, count: (rows + 63) / 64)
+        let words = (rows + 63) / 64
+        chunks = stride(from: 0, to: words, by: Self.chunkWords).map { [UInt64](repeating: 0, count: min(Self.chunkWords, words - $0)) }
     }
 
     /// Whether row `row` is deleted.
-    public func contains(_ row: Int) -> Bool { words[row >> 6] & (1 << UInt64(row & 63)) != 0 }
+    public func contains(_ row: Int) -> Bool {
+        let w = row >> 6
+        return chunks[w / Self.chunkWords][w % Self.chunkWords] & (1 << UInt64(row & 63)) != 0
+    }
 
     /// Marks `row` deleted; returns false when it already was.
     @discardableResult
     public mutating func insert(_ row: Int) -> Bool {
-        let bit: UInt64 = 1 << UInt64(row & 63)
-        guard words[row >> 6] & bit == 0 else { return false }
-        words[row >> 6] |= bit
+        let w = row >> 6, bit: UInt64 = 1 << UInt64(row & 63)
+        guard chunks[w / Self.chunkWords][w % Self.chunkWords] & bit == 0 else { return false }
+        chunks[w / Self.chunkWords][w % Self.chunkWords] |= bit
         deletedCount += 1
         return true
     }
@@ -31,11 +39,13 @@ public struct DeletionBitmap: Sendable, Equatable {
     public var deletedRows: [Int] {
         var out: [Int] = []
         out.reserveCapacity(deletedCount)
-        for (w, word) in words.enumerated() where word != 0 {
-            var x = word
-            while x != 0 {
-                out.append(w * 64 + x.trailingZeroBitCount)
-                x &= x - 1
+        for (c, chunk) in chunks.enumerated() {
+            for (i, word) in chunk.enumerated() where word != 0 {
+                var x = word
+                while x != 0 {
+                    out.append((c * Self.chunkWords + i) * 64 + x.trailingZeroBitCount)
+                    x &= x - 1
+                }
             }
         }
         return out

@@ -78,7 +78,7 @@ extension LiveIndex {
                 throw .file(.inconsistent(path: path, reason: "holds \(index.count) items; the manifest says \(entry.rows)"))
             }
             var segment = LiveSegment(number: entry.number, index: index, persisted: true)
-            for row in entry.deletedRows { segment.delete(row: row, id: index.id(atRow: row)) }
+            for row in entry.deletedRows { segment.delete(row: row) }
             for row in 0..<index.count {
                 let id = index.id(atRow: row)
                 state.nextAutoId = max(state.nextAutoId, id + 1)

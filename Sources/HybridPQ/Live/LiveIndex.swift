@@ -49,6 +49,23 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
         state = Locked(State(template: template.emptied()))
     }
 
+    /// A memory-only live index serving `index`'s items (its first segment) and taking more of
+    /// its kind. - Throws: `.negativeId` / `.duplicateId` when its ids cannot be served by id.
+    public convenience init(serving index: Base, policy: MergePolicy = MergePolicy()) throws(LiveIndexError) {
+        self.init(template: index, policy: policy)
+        try Self.checkDistinctIds(index)
+        state.withLock { s in
+            guard index.count > 0 else { return }
+            s.segments = [LiveSegment(number: 1, index: index, persisted: true)]
+            for row in 0..<index.count {
+                let id = index.id(atRow: row)
+                s.locations[id] = Location(segment: 1, row: row)
+                s.nextAutoId = max(s.nextAutoId, id + 1)
+            }
+            s.nextSegment = 2
+        }
+    }
+
     init(directory: String, policy: MergePolicy, mapping: Bool, state: State) {
         self.directory = directory
         self.policy = policy
@@ -160,7 +177,7 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
             for id in r.ids {
                 guard let at = s.locations.removeValue(forKey: id),
                       let i = s.segments.firstIndex(where: { $0.number == at.segment }) else { continue }
-                s.segments[i].delete(row: at.row, id: id)
+                s.segments[i].delete(row: at.row)
             }
         }
         if let index = encoded, index.count > 0 {
