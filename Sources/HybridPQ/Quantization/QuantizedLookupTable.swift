@@ -43,13 +43,20 @@ public struct QuantizedLookupTable: Sendable {
         let top = Float(Self.maximumEntry)
         scale = span > 0 ? top / span : 1
         bias = mins.reduce(0, +)
-        entries = [UInt8](repeating: 0, count: paddedSubspaces * FastScanLayout.codewords)
-        for m in 0..<subspaces {
-            for k in 0..<FastScanLayout.codewords {
-                let v = ((lut[m * FastScanLayout.codewords + k] - mins[m]) * scale).rounded()
-                entries[m * FastScanLayout.codewords + k] = UInt8(max(0, min(top, v)))
+        var table = [UInt8](repeating: 0, count: paddedSubspaces * FastScanLayout.codewords)
+        let scale = self.scale
+        table.withUnsafeMutableBufferPointer { e in
+            for m in 0..<subspaces {
+                for k in 0..<FastScanLayout.codewords {
+                    // x ≥ 0, so rounding half away from zero is floor(x) + (fraction ≥ ½): the same
+                    // value `rounded()` gives, without a libm call per entry (x − floor(x) is exact).
+                    let x = min(top, max(0, (lut[m * FastScanLayout.codewords + k] - mins[m]) * scale))
+                    let whole = Int32(x)
+                    e[m * FastScanLayout.codewords + k] = UInt8(whole + (x - Float(whole) >= 0.5 ? 1 : 0))
+                }
             }
         }
+        entries = table
         rest = [UInt16](repeating: 0, count: paddedSubspaces + 1)
         for m in stride(from: subspaces - 1, through: 0, by: -1) {
             rest[m] = rest[m + 1] + UInt16(entries[(m * FastScanLayout.codewords)..<((m + 1) * FastScanLayout.codewords)].max()!)
