@@ -73,7 +73,7 @@ public struct CrossViewDataSet: Sendable {
             throw .shapeMismatch(path: maskPath, expected: "[\(items), \(a.shape[1])]", found: "\(m.shape)")
         }
         return SequenceFeatures(count: items, length: a.shape[1], values: try a.matrix(path: path),
-                                mask: m.integers().map { $0 != 0 ? 1 : 0 })
+                                mask: try m.integers(path: maskPath).map { $0 != 0 ? 1 : 0 })
     }
 
     /// Writes this data set as a DESIGN.md §4 directory (float32 arrays), creating it if needed.
@@ -138,7 +138,7 @@ public struct VectorDataSet: Sendable {
             guard a.shape.count == 2, a.shape[0] == queries.rows else {
                 throw .shapeMismatch(path: directory + "/groundtruth.npy", expected: "[\(queries.rows), k]", found: "\(a.shape)")
             }
-            let flat = a.integers()
+            let flat = try a.integers(path: directory + "/groundtruth.npy")
             gt = (0..<a.shape[0]).map { Array(flat[($0 * a.shape[1])..<(($0 + 1) * a.shape[1])]) }
         } else if FileBytes.exists(directory + "/groundtruth.ivecs") {
             gt = try VecsFile.readIntegers(directory + "/groundtruth.ivecs").rows

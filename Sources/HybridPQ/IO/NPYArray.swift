@@ -93,16 +93,23 @@ public struct NPYArray: Sendable, Equatable {
         }
     }
 
-    /// The elements converted to `Int` (floating-point types are rejected by the caller).
-    public func integers() -> [Int] {
-        data.withUnsafeBytes { raw in
-            switch elementType {
-            case .uint8: return raw.map { Int($0) }
-            case .int32: return raw.bindMemory(to: Int32.self).map { Int($0) }
-            case .int64: return raw.bindMemory(to: Int64.self).map { Int($0) }
-            case .float32: return raw.bindMemory(to: Float.self).map { Int($0) }
-            case .float16: return raw.bindMemory(to: Float16.self).map { Int(Float($0)) }
+    /// The elements converted to `Int`. Floating-point elements must be whole numbers in `Int`'s
+    /// range (a mask or label of NaN, ∞ or 0.5 is an error naming the file, never a trap).
+    public func integers(path: String = "<array>") throws(DataError) -> [Int] {
+        func whole(_ values: [Float]) throws(DataError) -> [Int] {
+            var out: [Int] = []
+            out.reserveCapacity(values.count)
+            for (i, v) in values.enumerated() {
+                guard let x = Int(exactly: v) else { throw .malformed(path: path, reason: "element \(i) = \(v) is not an integer") }
+                out.append(x)
             }
+            return out
+        }
+        switch elementType {
+        case .uint8: return data.map { Int($0) }
+        case .int32: return data.withUnsafeBytes { $0.bindMemory(to: Int32.self).map { Int($0) } }
+        case .int64: return data.withUnsafeBytes { $0.bindMemory(to: Int64.self).map { Int($0) } }
+        case .float32, .float16: return try whole(floats())
         }
     }
 
@@ -112,7 +119,15 @@ public struct NPYArray: Sendable, Equatable {
             throw .shapeMismatch(path: path, expected: "2 or more dimensions", found: "\(shape)")
         }
         let cols = shape.last!
-        let rows = shape.dropLast().reduce(1, *)
+        var rows = 1
+        for d in shape.dropLast() {
+            let (r, overflow) = rows.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw .shapeMismatch(path: path, expected: "a shape whose rows fit Int", found: "\(shape)") }
+            rows = r
+        }
+        guard rows.multipliedReportingOverflow(by: cols).partialValue == data.count / max(1, elementType.size) || cols == 0 || rows == 0 else {
+            throw .shapeMismatch(path: path, expected: "\(rows) × \(cols) elements", found: "\(data.count / max(1, elementType.size))")
+        }
         return Matrix(rows: rows, columns: cols, values: floats())
     }
 }
@@ -166,14 +181,16 @@ extension NPYArray {
         guard let shape = dict.shape else { throw .malformed(path: path, reason: "header has no 'shape'") }
         var count = 1
         for d in shape {
+            guard d >= 0 else { throw .malformed(path: path, reason: "shape \(shape) has a negative dimension") }
             let (p, overflow) = count.multipliedReportingOverflow(by: d)
             guard !overflow else { throw .malformed(path: path, reason: "shape \(shape) overflows") }
             count = p
         }
-        let need = count * type.size
+        let (need, overflow) = count.multipliedReportingOverflow(by: type.size)
+        guard !overflow else { throw .malformed(path: path, reason: "shape \(shape) × \(type.size)-byte elements overflows") }
         let have = bytes.count - dataStart
         guard have >= need else {
-            throw .truncated(path: path, expectedBytes: dataStart + need, foundBytes: bytes.count)
+            throw .truncated(path: path, expectedBytes: dataStart.addingReportingOverflow(need).overflow ? Int.max : dataStart + need, foundBytes: bytes.count)
         }
         guard have == need else {
             throw .malformed(path: path, reason: "\(have - need) bytes after the data that shape \(shape) does not account for")

@@ -86,7 +86,10 @@ enum JSONIntLists {
                     var v = 0
                     var digits = 0
                     while i < chars.count, chars[i] >= 48, chars[i] <= 57 {
-                        v = v * 10 + Int(chars[i] - 48); i += 1; digits += 1
+                        let (t, o1) = v.multipliedReportingOverflow(by: 10)
+                        let (u, o2) = t.addingReportingOverflow(Int(chars[i] - 48))
+                        guard !o1, !o2 else { throw .malformed(path: path, reason: "\"\(key)\" holds an integer beyond Int at byte \(i)") }
+                        v = u; i += 1; digits += 1
                     }
                     guard digits > 0 else { throw .malformed(path: path, reason: "\"\(key)\" holds a non-integer at byte \(i)") }
                     values.append(neg ? -v : v)

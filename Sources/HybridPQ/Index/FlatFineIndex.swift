@@ -61,9 +61,10 @@ public struct FlatFineIndex: VectorIndex {
         frames = Matrix(rows: total, columns: d, values: values)
     }
 
-    public func search(_ queries: FeatureBatch, parameters p: SearchParameters) throws(IndexError) -> SearchResults {
+    public func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(IndexError) -> SearchResults {
         try validate(queries.vectors)
-        try p.validate()
+        try parameters.validate()
+        let p = parameters.capped(items: count)
         guard let tokens = queries.sequences, tokens.count == queries.count else {
             throw .model(.missingInput("query tokens: flat-fine scores them"))
         }

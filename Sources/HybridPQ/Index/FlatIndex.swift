@@ -45,7 +45,7 @@ public struct FlatIndex: VectorIndex {
         let queries = batch.vectors
         try validate(queries)
         try p.validate()
-        let k = p.k, threadCount = p.threads
+        let k = p.capped(items: count).k, threadCount = p.threads
         let nq = queries.rows, n = count, d = dimension
         var results = SearchResults(queries: nq, k: k)
         guard nq > 0, n > 0 else { return results }

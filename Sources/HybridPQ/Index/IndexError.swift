@@ -22,6 +22,8 @@ public enum IndexError: Error, Equatable, CustomStringConvertible {
     case tooManyItems(count: Int, limit: Int)
     /// Codes, ids and tables of a store disagree.
     case inconsistentStore(reason: String)
+    /// A negative id: −1 marks an empty result slot, so ids must be ≥ 0.
+    case negativeId(Int64)
 
     public var description: String {
         switch self {
@@ -36,6 +38,7 @@ public enum IndexError: Error, Equatable, CustomStringConvertible {
         case let .kernelUnavailable(k): return "kernel \(k) is not available on this processor (available: \(FastScanKernel.available.map(\.rawValue).joined(separator: ", ")))"
         case let .tooManyItems(c, l): return "\(c) items exceed the \(l) an index can address"
         case let .inconsistentStore(r): return "inconsistent code store: \(r)"
+        case let .negativeId(id): return "id \(id) is negative (−1 marks empty result slots; ids must be ≥ 0)"
         }
     }
 }

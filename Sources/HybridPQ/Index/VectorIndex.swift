@@ -71,6 +71,7 @@ extension VectorIndex {
     func resolveIds(_ ids: [Int64]?, count n: Int) throws(IndexError) -> [Int64] {
         if let ids {
             guard ids.count == n else { throw .idCountMismatch(vectors: n, ids: ids.count) }
+            if let bad = ids.first(where: { $0 < 0 }) { throw .negativeId(bad) }
             return ids
         }
         return (0..<n).map { Int64(count + $0) }

@@ -191,7 +191,11 @@ public enum IndexFile {
         }
         let kindRaw = u32(bytes, 12)
         let count = Int(u32(bytes, 16))
-        let declaredSize = Int(u64(bytes, 24))
+        // Every integer from the file is range-checked before it is used (no conversion or sum
+        // can trap on a crafted header with a recomputed checksum).
+        guard let declaredSize = Int(exactly: u64(bytes, 24)) else {
+            throw .inconsistent(path: path, reason: "header declares \(u64(bytes, 24)) bytes")
+        }
         guard size >= declaredSize else {
             throw .truncated(path: path, section: "file", expectedBytes: declaredSize, foundBytes: size)
         }
@@ -218,14 +222,14 @@ public enum IndexFile {
             guard let type = ElementType(rawValue: u32(bytes, e + 4)) else {
                 throw .inconsistent(path: path, reason: "section \(tag) has unknown element type \(u32(bytes, e + 4))")
             }
-            let offset = Int(u64(bytes, e + 8))
-            let length = Int(u64(bytes, e + 16))
+            let rawOffset = u64(bytes, e + 8), rawLength = u64(bytes, e + 16)
             let crc = u32(bytes, e + 24)
-            guard offset % alignment == 0, offset >= tableEnd, length >= 0, offset <= size else {
-                throw .inconsistent(path: path, reason: "section \(tag) has invalid offset \(offset)")
+            guard let offset = Int(exactly: rawOffset), offset % alignment == 0, offset >= tableEnd, offset <= size else {
+                throw .inconsistent(path: path, reason: "section \(tag) has invalid offset \(rawOffset)")
             }
-            guard offset + length <= size else {
-                throw .truncated(path: path, section: tag, expectedBytes: offset + length, foundBytes: size)
+            guard let length = Int(exactly: rawLength), length <= size - offset else {
+                throw .truncated(path: path, section: tag, expectedBytes: rawLength > UInt64(Int.max) ? Int.max : offset &+ Int(rawLength),
+                                 foundBytes: size)
             }
             covered.append((offset, offset + length))
             let region = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)])

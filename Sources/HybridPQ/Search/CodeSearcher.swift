@@ -21,8 +21,9 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
     }
 
     /// The best `parameters.k` items of each query over `store`.
-    func search(_ queries: Source.Queries, in store: CodeStore, parameters p: SearchParameters) throws(IndexError) -> SearchResults {
-        try p.validate()
+    func search(_ queries: Source.Queries, in store: CodeStore, parameters: SearchParameters) throws(IndexError) -> SearchResults {
+        try parameters.validate()
+        let p = parameters.capped(items: store.count)
         let nq = source.count(of: queries)
         var results = SearchResults(queries: nq, k: p.k)
         guard nq > 0, store.count > 0 else { return results }

@@ -51,6 +51,15 @@ public struct SearchParameters: Sendable {
     /// The candidates the first stage keeps: `max(k, rerank ?? 10 · k)`.
     public var rerankDepth: Int { max(k, rerank ?? Self.defaultRerank(k: k)) }
 
+    /// These parameters for an index of `items` items: `k` capped at the item count (at least 1),
+    /// so an absurd `k` (Int.max) sizes nothing; results then have `min(k, items)` columns.
+    public func capped(items: Int) -> SearchParameters {
+        var p = self
+        p.k = min(k, max(1, items))
+        if let r = rerank { p.rerank = min(r, max(p.k, items)) }
+        return p
+    }
+
     /// The kernel to run (`kernel`, or the calibrated best).
     public var resolvedKernel: FastScanKernel { kernel ?? .best }
 

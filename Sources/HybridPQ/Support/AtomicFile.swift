@@ -50,11 +50,27 @@ public enum AtomicFile {
         }
     }
 
+    /// Removes temporaries of earlier writes of `base` whose process is gone (a save killed
+    /// mid-write leaves `.<base>.tmp-<pid>-<n>`; a live writer's own temporary is kept).
+    static func removeStaleTemporaries(of base: String, in dir: String) {
+        guard let d = opendir(dir) else { return }
+        defer { closedir(d) }
+        let prefix = "." + base + ".tmp-"
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count).split(separator: "-").first ?? "") else { continue }
+            if pid != getpid(), kill(pid, 0) == -1, errno == ESRCH { unlink(dir + "/" + name) }
+        }
+    }
+
     /// Writes a new version of `path` through `body`; replaces the old file only if `body`
     /// returns normally and every byte reached the disk.
     public static func write(to path: String, _ body: (inout Sink) throws -> Void) throws {
         let dir = directory(of: path)
         let base = path.split(separator: "/").last.map(String.init) ?? path
+        removeStaleTemporaries(of: base, in: dir)
         let tmp = dir + "/." + base + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else {

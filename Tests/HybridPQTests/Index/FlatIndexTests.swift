@@ -28,13 +28,20 @@ struct FlatIndexTests {
         #expect(try index.search(q, k: 7, threads: 1) == r)
     }
 
-    @Test("fewer items than k pad with -1")
+    @Test("k is capped at the item count (k = Int.max sizes nothing); a filter leaving fewer than k pads with -1")
     func padding() throws {
         var index = FlatIndex(dimension: 3)
-        try index.add(Matrix(rowVectors: [[1, 0, 0], [0, 1, 0]]), ids: nil)
-        let r = try index.search(Matrix(rowVectors: [[1, 0.5, 0]]), k: 4, threads: nil)
-        #expect(Array(r.ids(ofQuery: 0)) == [0, 1, -1, -1])
-        #expect(r.scores(ofQuery: 0).last == -.infinity)
+        try index.add(Matrix(rowVectors: [[1, 0, 0], [0, 1, 0], [0, 0, 1]]), ids: nil)
+        let q = Matrix(rowVectors: [[1, 0.5, 0]])
+        let r = try index.search(q, k: 4, threads: nil)
+        #expect(r.k == 3 && Array(r.ids(ofQuery: 0)) == [0, 1, 2])
+        #expect(try index.search(q, parameters: SearchParameters(k: Int.max, rerank: Int.max)).k == 3)
+        let f = try index.search(q, parameters: SearchParameters(k: 3, filter: .deny([1, 2])))
+        #expect(Array(f.ids(ofQuery: 0)) == [0, -1, -1])
+        #expect(f.scores(ofQuery: 0).last == -.infinity)
+        var pq = PQIndex(quantizer: try ProductQuantizer.train(TestData.gaussian(rows: 300, columns: 4, seed: 3), subspaces: 2, iterations: 2, seed: 1))
+        try pq.add(TestData.gaussian(rows: 5, columns: 4, seed: 4))
+        #expect(try pq.search(FeatureBatch(TestData.gaussian(rows: 2, columns: 4, seed: 5)), parameters: SearchParameters(k: Int.max, rerank: Int.max)).k == 5)
     }
 
     @Test("bad input is a typed error")

@@ -43,3 +43,30 @@ struct SupportTests {
         #expect(throws: AtomicFile.WriteError.self) { try AtomicFile.write([1], to: dir + "/missing/x.bin") }
     }
 }
+
+@Suite("Hardening: stale temporaries, negative ids")
+struct HardeningTests {
+    @Test("a save removes temporaries a killed save left behind, not a live writer's")
+    func staleTemporaries() throws {
+        let dir = TestData.temporaryDirectory()
+        // A pid that surely has exited: a child that ran and was reaped.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/true")
+        try p.run()
+        p.waitUntilExit()
+        let dead = dir + "/.x.hpq.tmp-\(p.processIdentifier)-7", mine = dir + "/.x.hpq.tmp-\(getpid())-8"
+        for f in [dead, mine] { _ = FileManager.default.createFile(atPath: f, contents: Data([1])) }
+        var index = FlatIndex(dimension: 2)
+        try index.add(Matrix(rowVectors: [[1, 0]]), ids: [4])
+        try index.save(to: dir + "/x.hpq")
+        #expect(!FileManager.default.fileExists(atPath: dead))
+        #expect(FileManager.default.fileExists(atPath: mine))
+    }
+
+    @Test("a negative id is a typed error: −1 is what empty result slots hold")
+    func negativeIds() throws {
+        var index = FlatIndex(dimension: 2)
+        #expect(throws: IndexError.negativeId(-1)) { try index.add(Matrix(rowVectors: [[1, 0], [0, 1]]), ids: [3, -1]) }
+        #expect(index.count == 0)
+    }
+}
