@@ -63,7 +63,8 @@ struct Options {
       --kernel K        pq4/opq4: auto (the fastest available, calibrated on first use),
                         portable, avx2 or avx512
       --latency         also time one-query searches (one thread, after a warm-up): each row
-                        gains latency_p50_us and latency_p99_us
+                        gains latency_p50_us and latency_p99_us, and concurrent_qps: one-query
+                        searches issued by --threads threads at once
       --filter-keep F   search with an id filter (a predicate) that keeps a fraction F of the
                         items, applied inside the scan; 1 measures the cost of the hook alone
       --metric M        ip or l2 for every method; default: ip for flat, l2 for pq (on unit

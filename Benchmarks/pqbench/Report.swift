@@ -58,6 +58,7 @@ struct Report {
                   "search_qps": \(num(r.searchQPS)),
                   "latency_p50_us": \(num(r.latencyP50)),
                   "latency_p99_us": \(num(r.latencyP99)),
+                  "concurrent_qps": \(num(r.concurrentQPS)),
                   "scan_codes_per_second_per_core": \(num(r.scanPerCore))
                 }
             """

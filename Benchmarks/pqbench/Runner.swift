@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import HybridPQ
 
@@ -22,6 +23,8 @@ struct ResultRow {
     /// One-query search latency, one thread (`--latency`), microseconds.
     var latencyP50: Double?
     var latencyP99: Double?
+    /// Queries per second of one-query searches issued by `threads` threads at once (`--latency`).
+    var concurrentQPS: Double?
 }
 
 /// Builds each requested index and measures it.
@@ -185,7 +188,10 @@ final class Runner {
         let oneCore = parameters(k: options.k, threads: 1)
         let perBatch = try timed(minimum: 0.5) { _ = try index.search(sample, parameters: oneCore) }
         row.scanPerCore = Double(index.count) * Double(sample.count) / perBatch
-        if options.latency { (row.latencyP50, row.latencyP99) = try latency(index, q, parameters: oneCore) }
+        if options.latency {
+            (row.latencyP50, row.latencyP99) = try latency(index, q, parameters: oneCore)
+            row.concurrentQPS = try concurrentQPS(index, q, parameters: oneCore, threads: threads)
+        }
         if let dir = options.saveIndexes {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             let path = dir + "/\(method.rawValue)-\(index.bytesPerItem).hpq"
@@ -213,6 +219,23 @@ final class Runner {
         times.sort()
         func at(_ p: Double) -> Double { times[min(times.count - 1, Int((p * Double(times.count - 1)).rounded()))] }
         return (at(0.5), at(0.99))
+    }
+
+    /// Queries per second when `threads` threads each search one query per call (one core per
+    /// call, as a service's request threads do), over the query set split between them.
+    func concurrentQPS<Index: VectorIndex>(_ index: Index, _ q: FeatureBatch, parameters: SearchParameters, threads: Int) throws -> Double {
+        let n = min(q.count, 2000)
+        let single = (0..<n).map { q.slicing(rows: $0..<($0 + 1)) }
+        let failed = Failure()
+        let t0 = Clock.now()
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            for i in stride(from: t, to: n, by: threads) {
+                do { _ = try index.search(single[i], parameters: parameters) } catch { failed.set("\(error)") }
+            }
+        }
+        let seconds = Clock.now() - t0
+        if let e = failed.message { throw MethodError(e) }
+        return Double(n) / seconds
     }
 
     func exactResults(_ metric: Metric) throws -> SearchResults {
@@ -244,4 +267,11 @@ final class Runner {
 
 enum Clock {
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+}
+
+/// The first error of concurrent work.
+final class Failure: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var message: String?
+    func set(_ m: String) { lock.lock(); if message == nil { message = m }; lock.unlock() }
 }
