@@ -28,13 +28,7 @@ extension LiveIndex {
         if template.count > 0 {
             try checkDistinctIds(template)
             do { try template.save(to: segmentPath(directory, 1)) } catch { throw .file(error) }
-            state.segments = [LiveSegment(number: 1, index: template, persisted: true)]
-            for row in 0..<template.count {
-                let id = template.id(atRow: row)
-                state.locations[id] = Location(segment: 1, row: row)
-                state.nextAutoId = max(state.nextAutoId, id + 1)
-            }
-            state.nextSegment = 2
+            state.adoptFirstSegment(template)
         }
         state.logGeneration = 1
         state.log = try WriteAheadLog(path: logPath(directory, 1))

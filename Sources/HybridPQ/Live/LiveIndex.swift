@@ -30,6 +30,17 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
         var logGeneration: UInt64 = 0
         /// Deletions of written segments or tail items not yet in a manifest or segment file.
         var unflushedChanges = false
+
+        /// An existing index's items as segment 1 (ids checked distinct by the caller).
+        mutating func adoptFirstSegment(_ index: Base) {
+            segments = [LiveSegment(number: 1, index: index, persisted: true)]
+            for row in 0..<index.count {
+                let id = index.id(atRow: row)
+                locations[id] = Location(segment: 1, row: row)
+                nextAutoId = max(nextAutoId, id + 1)
+            }
+            nextSegment = 2
+        }
     }
 
     /// The directory the index lives in (nil: memory only, nothing durable).
@@ -54,16 +65,7 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     public convenience init(serving index: Base, policy: MergePolicy = MergePolicy()) throws(LiveIndexError) {
         self.init(template: index, policy: policy)
         try Self.checkDistinctIds(index)
-        state.withLock { s in
-            guard index.count > 0 else { return }
-            s.segments = [LiveSegment(number: 1, index: index, persisted: true)]
-            for row in 0..<index.count {
-                let id = index.id(atRow: row)
-                s.locations[id] = Location(segment: 1, row: row)
-                s.nextAutoId = max(s.nextAutoId, id + 1)
-            }
-            s.nextSegment = 2
-        }
+        state.withLock { s in if index.count > 0 { s.adoptFirstSegment(index) } }
     }
 
     init(directory: String, policy: MergePolicy, mapping: Bool, state: State) {

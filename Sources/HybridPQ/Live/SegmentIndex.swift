@@ -86,57 +86,60 @@ extension CodeStore {
     func id(atRow position: Int) -> Int64 { withRuns { $0.id(at: position) } }
 }
 
-extension PQIndex: SegmentIndex {
-    public func id(atRow row: Int) -> Int64 { store.id(atRow: row) }
-    public func emptied() -> PQIndex { var e = self; e.store = CodeStore(layout: store.layout); return e }
-    public static func gathering(_ parts: [(index: PQIndex, rows: [Int])]) throws(IndexError) -> PQIndex {
-        guard var out = parts.first?.index.emptied() else { throw .unsupported("gathering needs at least one part") }
+/// The code kinds: an index is its trained parts plus a `CodeStore`, so the segment operations
+/// are store operations (one implementation for all of them).
+protocol CodeStoreBacked: SegmentIndex {
+    var store: CodeStore { get set }
+}
+
+extension CodeStoreBacked {
+    func storeId(atRow row: Int) -> Int64 { store.id(atRow: row) }
+
+    func withEmptyStore() -> Self { var e = self; e.store = CodeStore(layout: store.layout); return e }
+
+    static func gatherStores(_ parts: [(index: Self, rows: [Int])]) throws(IndexError) -> Self {
+        guard var out = parts.first?.index.withEmptyStore() else { throw .unsupported("gathering needs at least one part") }
         out.store = try CodeStore.gathering(parts.map { ($0.index.store, $0.rows) }, layout: out.store.layout)
         return out
     }
+
+    static func searchStores(_ parts: [(index: Self, deleted: DeletionBitmap)], _ queries: FeatureBatch,
+                             parameters: SearchParameters) throws(IndexError) -> SearchResults? {
+        guard var one = parts.first?.index, let (store, excluded) = try combinedStore(parts.map { ($0.index.store, $0.deleted) }) else { return nil }
+        one.store = store
+        var p = parameters
+        p.excludedPositions = excluded
+        return try one.search(queries, parameters: p)
+    }
+}
+
+extension PQIndex: CodeStoreBacked {
+    public func id(atRow row: Int) -> Int64 { storeId(atRow: row) }
+    public func emptied() -> PQIndex { withEmptyStore() }
+    public static func gathering(_ parts: [(index: PQIndex, rows: [Int])]) throws(IndexError) -> PQIndex { try gatherStores(parts) }
     public static func searchTogether(_ parts: [(index: PQIndex, deleted: DeletionBitmap)], _ queries: FeatureBatch,
                                       parameters: SearchParameters) throws(IndexError) -> SearchResults? {
-        guard var one = parts.first?.index, let (store, excluded) = try combinedStore(parts.map { ($0.index.store, $0.deleted) }) else { return nil }
-        one.store = store
-        var p = parameters
-        p.excludedPositions = excluded
-        return try one.search(queries, parameters: p)
+        try searchStores(parts, queries, parameters: parameters)
     }
 }
 
-extension PQ4Index: SegmentIndex {
-    public func id(atRow row: Int) -> Int64 { store.id(atRow: row) }
-    public func emptied() -> PQ4Index { var e = self; e.store = CodeStore(layout: store.layout); return e }
-    public static func gathering(_ parts: [(index: PQ4Index, rows: [Int])]) throws(IndexError) -> PQ4Index {
-        guard var out = parts.first?.index.emptied() else { throw .unsupported("gathering needs at least one part") }
-        out.store = try CodeStore.gathering(parts.map { ($0.index.store, $0.rows) }, layout: out.store.layout)
-        return out
-    }
+extension PQ4Index: CodeStoreBacked {
+    public func id(atRow row: Int) -> Int64 { storeId(atRow: row) }
+    public func emptied() -> PQ4Index { withEmptyStore() }
+    public static func gathering(_ parts: [(index: PQ4Index, rows: [Int])]) throws(IndexError) -> PQ4Index { try gatherStores(parts) }
     public static func searchTogether(_ parts: [(index: PQ4Index, deleted: DeletionBitmap)], _ queries: FeatureBatch,
                                       parameters: SearchParameters) throws(IndexError) -> SearchResults? {
-        guard var one = parts.first?.index, let (store, excluded) = try combinedStore(parts.map { ($0.index.store, $0.deleted) }) else { return nil }
-        one.store = store
-        var p = parameters
-        p.excludedPositions = excluded
-        return try one.search(queries, parameters: p)
+        try searchStores(parts, queries, parameters: parameters)
     }
 }
 
-extension HybridIndex: SegmentIndex {
-    public func id(atRow row: Int) -> Int64 { store.id(atRow: row) }
-    public func emptied() -> HybridIndex { var e = self; e.store = CodeStore(layout: store.layout); return e }
-    public static func gathering(_ parts: [(index: HybridIndex, rows: [Int])]) throws(IndexError) -> HybridIndex {
-        guard var out = parts.first?.index.emptied() else { throw .unsupported("gathering needs at least one part") }
-        out.store = try CodeStore.gathering(parts.map { ($0.index.store, $0.rows) }, layout: out.store.layout)
-        return out
-    }
+extension HybridIndex: CodeStoreBacked {
+    public func id(atRow row: Int) -> Int64 { storeId(atRow: row) }
+    public func emptied() -> HybridIndex { withEmptyStore() }
+    public static func gathering(_ parts: [(index: HybridIndex, rows: [Int])]) throws(IndexError) -> HybridIndex { try gatherStores(parts) }
     public static func searchTogether(_ parts: [(index: HybridIndex, deleted: DeletionBitmap)], _ queries: FeatureBatch,
                                       parameters: SearchParameters) throws(IndexError) -> SearchResults? {
-        guard var one = parts.first?.index, let (store, excluded) = try combinedStore(parts.map { ($0.index.store, $0.deleted) }) else { return nil }
-        one.store = store
-        var p = parameters
-        p.excludedPositions = excluded
-        return try one.search(queries, parameters: p)
+        try searchStores(parts, queries, parameters: parameters)
     }
 }
 
