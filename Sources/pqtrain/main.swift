@@ -31,6 +31,7 @@ usage: pqtrain --data DIR --out FILE [--bytes B] [--mode hcq|joint] [--levels L]
   --fine-lr X       their Adam learning rate (default 2e-4)
   --frame-epochs E  epochs of training the frame codebooks for the late-interaction score
                     (quantization-aware; default 0: the fitted PQ)
+  --frame-bits 4|8  frame codes of 8 bits (default) or 4 bits (2 × F sub-spaces, two codes per byte)
   --refine-bytes R  with --fine: also keep a finer R-byte code of the coarse embedding in the cold
                     store, used for the candidates' coarse term when re-scoring (default 64; 0: the hot code's)
   --from MODEL      with --fine: add the fine stage to an existing model instead of training one
@@ -49,7 +50,7 @@ do {
     var flags: Set<String> = []
     let valued: Set<String> = ["--data", "--out", "--bytes", "--mode", "--levels", "--subspaces", "--epochs", "--joint-epochs",
                                "--batch", "--lr", "--codebook-lr", "--decay", "--temperature", "--patience", "--seed",
-                               "--threads", "--checkpoint", "--bits", "--joint-lr", "--distillation", "--frame-bytes", "--from", "--fine-epochs", "--fine-lr", "--frame-epochs", "--teacher", "--teach-weights", "--refine-bytes"]
+                               "--threads", "--checkpoint", "--bits", "--joint-lr", "--distillation", "--frame-bytes", "--from", "--fine-epochs", "--fine-lr", "--frame-epochs", "--teacher", "--teach-weights", "--refine-bytes", "--frame-bits"]
     while !args.isEmpty {
         let a = args.removeFirst()
         if a == "-h" || a == "--help" { print(usage); exit(0) }
@@ -89,7 +90,7 @@ do {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: me)
             p.arguments = CommandLine.arguments.dropFirst().filter { $0 != "--fine" && $0 != "--frame-opq" }.reduce(into: [String]()) { acc, a in
-                if ["--frame-bytes", "--fine-epochs", "--fine-lr", "--frame-epochs", "--refine-bytes"].contains(acc.last ?? "") { acc.removeLast(); return }
+                if ["--frame-bytes", "--fine-epochs", "--fine-lr", "--frame-epochs", "--refine-bytes", "--frame-bits"].contains(acc.last ?? "") { acc.removeLast(); return }
                 acc.append(a)
             }
             try p.run()
@@ -98,7 +99,9 @@ do {
             model = try HybridModel.load(from: out)
         }
         let data = try CrossViewDataSet.load(directory: dir, fineFeatures: true)
-        let r = try FineStage.fit(model: model, data: data, frameBytes: frameBytes, frameRotation: flags.contains("--frame-opq"),
+        let frameBits = try int("--frame-bits", min: 4) ?? 8
+        guard frameBits == 4 || frameBits == 8 else { log("--frame-bits expects 4 or 8"); exit(2) }
+        let r = try FineStage.fit(model: model, data: data, frameBytes: frameBytes, frameBits: frameBits, frameRotation: flags.contains("--frame-opq"),
                                   headEpochs: try int("--fine-epochs") ?? 6, headLearningRate: float("--fine-lr") ?? 2e-4,
                                   frameEpochs: try int("--frame-epochs") ?? 0, refineBytes: try int("--refine-bytes") ?? 64, seed: UInt64(try int("--seed") ?? 1234), log: say)
         model.fine = r.fine

@@ -27,9 +27,25 @@ public struct FrameStore: Sendable {
     /// Items stored.
     public var count: Int { firstFrame.count - 1 }
     /// Frames stored.
-    public var frameCount: Int { codes.count / max(1, quantizer.quantizer.subspaces) }
-    /// Code bytes per frame.
-    public var bytesPerFrame: Int { quantizer.quantizer.subspaces }
+    public var frameCount: Int { codes.count / max(1, bytesPerFrame) }
+    /// Code bytes per frame: one per sub-space for 8-bit codes, two 4-bit codes per byte
+    /// (low nibble first) for 4-bit ones.
+    public var bytesPerFrame: Int {
+        let q = quantizer.quantizer
+        return q.bitsPerCode == 4 ? (q.subspaces + 1) / 2 : q.subspaces
+    }
+
+    /// Codes of `frames` frames starting at frame `first`, one byte per sub-code.
+    func unpackedCodes(_ c: UnsafePointer<UInt8>, first: Int, frames: Int) -> [UInt8] {
+        let m = quantizer.quantizer.subspaces, b = bytesPerFrame
+        guard quantizer.quantizer.bitsPerCode == 4 else { return Array(UnsafeBufferPointer(start: c + first * b, count: frames * b)) }
+        var out = [UInt8](repeating: 0, count: frames * m)
+        for f in 0..<frames {
+            let src = c + (first + f) * b
+            for s in 0..<m { out[f * m + s] = s % 2 == 0 ? src[s / 2] & 0x0F : src[s / 2] >> 4 }
+        }
+        return out
+    }
     /// Mean bytes per item read when the item is re-ranked: frame codes, its offset and its
     /// refined coarse code.
     public var bytesPerItem: Double {
@@ -60,7 +76,13 @@ public struct FrameStore: Sendable {
         if let bad = valid.values.firstIndex(where: { !$0.isFinite }) {
             throw .invalidConfiguration("frame row \(rows[bad / d]) holds NaN or infinity")
         }
-        let c = try quantizer.encode(valid)
+        var c = try quantizer.encode(valid)
+        if quantizer.quantizer.bitsPerCode == 4 {
+            let m = quantizer.quantizer.subspaces, b = bytesPerFrame
+            var packed = [UInt8](repeating: 0, count: rows.count * b)
+            for f in 0..<rows.count { for s in 0..<m { packed[f * b + s / 2] |= c[f * m + s] << (s % 2 == 0 ? 0 : 4) } }
+            c = packed
+        }
         codes.append(contentsOf: c)
         firstFrame.append(contentsOf: ends)
         self.refinedCodes.append(contentsOf: refinedCodes)

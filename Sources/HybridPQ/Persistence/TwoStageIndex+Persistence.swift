@@ -36,7 +36,8 @@ extension TwoStageIndex {
         guard ok else { throw .inconsistent(path: path, reason: "FROF is not a non-decreasing run of offsets from 0 to \(frames)") }
         if let r = fine.coarseRefiner { cold.refinedCodes = try file.uint8s("FRRC", count: hot.count * r.subspaces) }
         let k = fine.frameQuantizer.quantizer.codewords
-        if k < 256, let bad = cold.codes.withUnsafeBufferPointer({ $0.first { Int($0) >= k } }) {
+        // 4-bit codes are packed two per byte: every nibble is a valid code.
+        if k < 16 || (k > 16 && k < 256), let bad = cold.codes.withUnsafeBufferPointer({ $0.first { Int($0) >= k } }) {
             throw .inconsistent(path: path, reason: "FRCD holds code \(bad), outside 0..<\(k)")
         }
     }

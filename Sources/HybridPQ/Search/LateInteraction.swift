@@ -107,13 +107,13 @@ public struct LateInteractionReranker: Reranker {
 
     /// The decoded frames of `positions` (item after item) and each item's rows among them.
     public func frames(of positions: [Int]) -> (Matrix, [Range<Int>]) {
-        let m = store.bytesPerFrame
+        let m = store.quantizer.quantizer.subspaces
         var codes: [UInt8] = [], ranges: [Range<Int>] = []
         store.withViews { c, first in
             for p in positions {
                 guard p < store.count, let c else { ranges.append(0..<0); continue }
                 let lo = Int(first[p]), hi = Int(first[p + 1]), start = codes.count / m
-                codes.append(contentsOf: UnsafeBufferPointer(start: c + lo * m, count: (hi - lo) * m))
+                codes.append(contentsOf: store.unpackedCodes(c, first: lo, frames: hi - lo))
                 ranges.append(start..<(start + hi - lo))
             }
         }

@@ -22,7 +22,7 @@ public enum FineStage {
     }
 
     /// Fits the frame quantizer and λ for `model` on `data` (which needs tokens and frames).
-    public static func fit(model: HybridModel, data: CrossViewDataSet, frameBytes: Int, frameRotation: Bool = false,
+    public static func fit(model: HybridModel, data: CrossViewDataSet, frameBytes: Int, frameBits: Int = 8, frameRotation: Bool = false,
                            headEpochs: Int = 0, headLearningRate: Float = 2e-4, frameEpochs: Int = 0, refineBytes: Int = 0,
                            rerank: Int = 100, seed: UInt64 = 1234,
                            log: @escaping (String) -> Void = { _ in }) throws -> Result {
@@ -54,8 +54,11 @@ public enum FineStage {
             }
             lq = try LevelQuantizer(rotation: opq.rotation, quantizer: opq.quantizer, metric: .innerProduct)
         } else {
-            let pq = try ProductQuantizer.train(x, subspaces: frameBytes, seed: seed) { done, total in
-                log(String(format: "fine: frame PQ (M = %d, %d frames) sub-space %d/%d, %.0f s", frameBytes, x.rows, done, total, Date().timeIntervalSince(t0)))
+            // 4-bit codes: two sub-spaces per byte of the budget.
+            let m = frameBits == 4 ? 2 * frameBytes : frameBytes
+            let pq = try ProductQuantizer.train(x, subspaces: m, bitsPerCode: frameBits, seed: seed) { done, total in
+                log(String(format: "fine: frame PQ (M = %d, %d-bit, %d frames) sub-space %d/%d, %.0f s", m, frameBits, x.rows, done, total,
+                           Date().timeIntervalSince(t0)))
             }
             var frameLQ = try LevelQuantizer(rotation: nil, quantizer: pq, metric: .innerProduct)
             if frameEpochs > 0 {

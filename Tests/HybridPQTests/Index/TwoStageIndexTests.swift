@@ -7,10 +7,12 @@ import HybridPQ
 struct TwoStageIndexTests {
     static let d = 16
 
-    /// A fine model with a random rotation and codebooks, identity heads.
-    static func fine(weight: Float = 0.7) throws -> FineModel {
-        let books = TestData.gaussian(rows: 4 * 256, columns: d / 4, seed: 501)
-        let pq = try ProductQuantizer(dimension: d, subspaces: 4, bitsPerCode: 8, codebooks: books.values)
+    /// A fine model with a random rotation and codebooks, identity heads (`bits` 4: 8 sub-spaces
+    /// of 16 codewords, packed two per byte in the cold store).
+    static func fine(weight: Float = 0.7, bits: Int = 8) throws -> FineModel {
+        let m = bits == 4 ? 8 : 4
+        let books = TestData.gaussian(rows: m * (1 << bits), columns: d / m, seed: 501)
+        let pq = try ProductQuantizer(dimension: d, subspaces: m, bitsPerCode: bits, codebooks: books.values)
         let lq = try LevelQuantizer(rotation: Orthogonal.random(d, seed: 502), quantizer: pq, metric: .innerProduct)
         return try FineModel.identity(weight: weight, frameQuantizer: lq)
     }
@@ -30,9 +32,9 @@ struct TwoStageIndexTests {
         return total / Double(tv.count)
     }
 
-    @Test("late interaction from codes equals brute force from decoded vectors; padding never counts")
-    func lateInteraction() throws {
-        let fine = try Self.fine()
+    @Test("late interaction from codes (8- and 4-bit) equals brute force from decoded vectors; padding never counts", arguments: [8, 4])
+    func lateInteraction(bits: Int) throws {
+        let fine = try Self.fine(bits: bits)
         let data = ModelFixtures.data(count: 30, dimension: Self.d, seed: 503)
         var tokens = data.queryTokens!, frames = data.frames!
         // Uneven masks: item 0 has no valid frame, query 1 a single valid token.
@@ -43,6 +45,7 @@ struct TwoStageIndexTests {
         try store.append(frames.gathering(items: Array(0..<10)))
         try store.append(frames.gathering(items: Array(10..<30)))          // appends continue the offsets
         #expect(store.count == 30 && store.frameCount == frames.mask.filter { $0 != 0 }.count)
+        #expect(store.bytesPerFrame == 4, "8-bit: 4 sub-spaces; 4-bit: 8 sub-spaces packed in 4 bytes")
         let reranker = LateInteractionReranker(tokens: tokens, store: store, weight: 1)
         let positions = [5, 0, 17, 29, 3, 3]                      // any order, repeats allowed
         let (decoded, ranges) = reranker.frames(of: positions)
@@ -212,12 +215,12 @@ struct TwoStageIndexTests {
         }
     }
 
-    @Test("a two-stage index round-trips through its file (kind dns), copied or mapped, and AnyIndex opens it")
-    func file() throws {
+    @Test("a two-stage index round-trips through its file (kind dns), copied or mapped, and AnyIndex opens it", arguments: [8, 4])
+    func file(bits: Int) throws {
         let data = ModelFixtures.data(count: 40, dimension: Self.d, seed: 507)
         var frames = data.frames!
         for t in 0..<frames.length { frames.mask[7 * frames.length + t] = 0 }
-        var index = try TwoStageIndex(model: ModelFixtures.model(mode: .joint, levels: 0, dimension: Self.d), fine: Self.fine(weight: 1.2))
+        var index = try TwoStageIndex(model: ModelFixtures.model(mode: .joint, levels: 0, dimension: Self.d), fine: Self.fine(weight: 1.2, bits: bits))
         try index.add(FeatureBatch(data.targets, sequences: frames), ids: (0..<40).map { Int64(3 * $0) })
         let path = TestData.temporaryDirectory() + "/t.hpq"
         try index.save(to: path)
