@@ -23,7 +23,8 @@ extension HybridModel {
         let c = configuration
         var pairs: [(String, String)] = [
             ("model.input_dimension", "\(c.inputDimension)"), ("model.levels", "\(c.levels)"),
-            ("model.ghosts", "\(c.ghosts)"), ("model.subspaces", "\(c.subspaces)"), ("model.mode", c.mode.rawValue),
+            ("model.ghosts", "\(c.ghosts)"), ("model.subspaces", "\(c.subspaces)"),
+            ("model.subdimension", "\(c.dimension / c.subspaces)"), ("model.mode", c.mode.rawValue),
             ("model.bits", "\(c.bitsPerCode)"),
             ("model.level_weights", levelWeights.map { "\($0)" }.joined(separator: ",")),
             ("model.quantized", isQuantized ? "1" : "0"),
@@ -32,6 +33,7 @@ extension HybridModel {
         pairs += info.map { ("info.\($0.key)", $0.value) }
         if let f = fine {
             pairs += [("fine.weight", "\(f.weight)"), ("fine.subspaces", "\(f.frameQuantizer.quantizer.subspaces)"),
+                      ("fine.subdimension", "\(f.frameQuantizer.quantizer.subDimension)"),
                       ("fine.bits", "\(f.frameQuantizer.quantizer.bitsPerCode)"), ("fine.rotated", f.frameQuantizer.transform == nil ? "0" : "1")]
             if let r = f.coarseRefiner { pairs.append(("fine.refine_subspaces", "\(r.subspaces)")) }
             for (name, sel) in [("selector", f.selector), ("gap_selector", f.gapSelector)] {
@@ -73,6 +75,12 @@ extension HybridModel {
         let levels = try meta.int("model.levels", in: 0...99)
         let ghosts = try meta.int("model.ghosts", in: 0...1024)
         let m = try meta.int("model.subspaces", in: 1...din)
+        if meta.values["model.subdimension"] != nil {     // absent in files written before it existed
+            let sd = try meta.int("model.subdimension", in: 1...din)
+            guard sd * m == din else {
+                throw .inconsistent(path: file.path, reason: "META model.subspaces = \(m) and model.subdimension = \(sd) do not make dimension \(din)")
+            }
+        }
         let modeName = try meta.string("model.mode")
         guard let mode = Mode(rawValue: modeName) else {
             throw .inconsistent(path: file.path, reason: "META 'model.mode' = '\(modeName)' is not hcq or joint")
@@ -141,6 +149,12 @@ extension HybridModel {
         guard let weight = Float(text) else { throw .inconsistent(path: file.path, reason: "META 'fine.weight' = '\(text)' is not a number") }
         let m = try meta.int("fine.subspaces", in: 1...din), bits = try meta.int("fine.bits", in: 1...8)
         let rotated = try meta.int("fine.rotated", in: 0...1) == 1
+        if meta.values["fine.subdimension"] != nil {
+            let sd = try meta.int("fine.subdimension", in: 1...din)
+            guard sd * m == din else {
+                throw .inconsistent(path: file.path, reason: "META fine.subspaces = \(m) and fine.subdimension = \(sd) do not make dimension \(din)")
+            }
+        }
         let d = din
         let token = Matrix(rows: din, columns: d, values: try file.floats("FTKH", count: din * d).array)
         let frame = Matrix(rows: din, columns: d, values: try file.floats("FTFH", count: din * d).array)

@@ -70,3 +70,32 @@ struct HardeningTests {
         #expect(index.count == 0)
     }
 }
+
+extension HardeningTests {
+    /// Rewrites `path` with one META value replaced (checksums recomputed by `IndexFile.write`).
+    static func editMeta(_ path: String, _ key: String, to value: String) throws {
+        let c = try IndexFile.read(path)
+        var meta = String(decoding: c.payload("META")!, as: UTF8.self)
+        let old = meta.split(separator: "\n").first { $0.hasPrefix(key + "=") }!
+        meta = meta.replacingOccurrences(of: String(old), with: key + "=" + value)
+        try IndexFile.write(kind: c.kind, sections: c.sections.values.map { $0.tag == "META" ? .bytes("META", Array(meta.utf8)) : $0 }, to: path)
+    }
+
+    @Test("an edited sub-space count no longer reinterprets codebooks: pq files, models, fine stages")
+    func editedSubspaces() throws {
+        let dir = TestData.temporaryDirectory()
+        let pq = PQIndex(quantizer: try ProductQuantizer.train(TestData.gaussian(rows: 300, columns: 8, seed: 1), subspaces: 4, iterations: 2, seed: 1))
+        try pq.save(to: dir + "/pq.hpq")                          // empty: no codes to give the shape away
+        try Self.editMeta(dir + "/pq.hpq", "subspaces", to: "2")
+        #expect { try PQIndex.load(from: dir + "/pq.hpq") } throws: { e in
+            if case .inconsistent = e as? IndexFileError { return true } else { return false }
+        }
+        var model = try ModelFixtures.model(mode: .joint, levels: 0, dimension: 16)
+        model.fine = try TwoStageIndexTests.fine()
+        for key in ["model.subspaces", "fine.subspaces"] {
+            try model.save(to: dir + "/m.hpqm")
+            try Self.editMeta(dir + "/m.hpqm", key, to: "8")
+            #expect(throws: IndexFileError.self) { try HybridModel.load(from: dir + "/m.hpqm") }
+        }
+    }
+}
