@@ -88,6 +88,10 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
 
     /// Searches a fresh snapshot (`snapshot().search`).
     public func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(LiveIndexError) -> SearchResults {
+        // Checked here too: an empty index has no segment whose search would check them.
+        let d = dimension
+        guard queries.vectors.columns == d else { throw .index(.dimensionMismatch(expected: d, found: queries.vectors.columns)) }
+        if let bad = queries.vectors.values.firstIndex(where: { !$0.isFinite }) { throw .index(.nonFinite(row: bad / max(1, d))) }
         do { return try snapshot().search(queries, parameters: parameters) } catch { throw .index(error) }
     }
 

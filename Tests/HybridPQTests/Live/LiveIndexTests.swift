@@ -89,6 +89,13 @@ struct LiveIndexTests {
         bad.values[5] = .nan
         #expect(throws: LiveIndexError.index(.nonFinite(row: 0))) { try index.add(FeatureBatch(bad), ids: [60, 61, 62, 63]) }
         #expect(index.count == 4 && [5, 6, 7, 8].allSatisfy(index.contains))
+        // Bad queries are typed errors even on an empty index; k ≤ 0 too.
+        let empty = LiveIndex(template: PQIndex(quantizer: try Self.quantizer()))
+        #expect(throws: LiveIndexError.index(.dimensionMismatch(expected: 16, found: 3))) {
+            try empty.search(FeatureBatch(Matrix(rows: 1, columns: 3)), parameters: SearchParameters(k: 3))
+        }
+        #expect(throws: LiveIndexError.index(.invalidK(0))) { try index.search(FeatureBatch(x), parameters: SearchParameters(k: 0)) }
+        #expect(try empty.search(FeatureBatch(x), parameters: SearchParameters(k: 3)).ids.allSatisfy { $0 == -1 })
         let auto = try index.add(FeatureBatch(x))
         #expect(auto == [9, 10, 11, 12], "automatic ids start above every id seen")
         try index.upsert(FeatureBatch(x.slicing(rows: 0..<2)), ids: [6, 100])
