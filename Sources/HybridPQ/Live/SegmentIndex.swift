@@ -73,7 +73,12 @@ extension CodeStore {
                     let c = run.codes!
                     switch layout {
                     case .rows: for s in 0..<m { codes[i * m + s] = c[row * m + s] }
-                    case let .fastScan(l): for s in 0..<m { codes[i * m + s] = UInt8(l.code(c, item: row, subspace: s)) }
+                    case let .fastScan(l):
+                        // `l.code` per sub-code, with the block and nibble found once per row.
+                        let j = row % FastScanLayout.blockSize, half = FastScanLayout.blockSize / 2
+                        let base = c + (row / FastScanLayout.blockSize) * l.blockBytes + j % half
+                        let shift: UInt8 = j < half ? 0 : 4
+                        for s in 0..<m { codes[i * m + s] = (base[s * half] >> shift) & 0x0F }
                     }
                 }
             }
