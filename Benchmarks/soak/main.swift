@@ -151,7 +151,9 @@ func readPhase(writer: (@Sendable () -> Void)?) -> (Phase, phantoms: Int, lost: 
             let t0 = DispatchTime.now().uptimeNanoseconds
             guard let r = try? snapshot.search(batch, parameters: SearchParameters(k: 10)) else { continue }
             mine.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
-            for id in r.ids(ofQuery: 0) where id >= 0 && !history.wasLive(id, from: before, to: after) { myPhantoms += 1 }
+            // The snapshot holds the state after some operation in before ... after + 1 (the
+            // operation after `after` may be applied but not yet counted).
+            for id in r.ids(ofQuery: 0) where id >= 0 && !history.wasLive(id, from: before, to: after + 1) { myPhantoms += 1 }
             if mine.count % 1009 == 0 {
                 // Lost results: the snapshot's live items gathered into one index give the same answer.
                 if let one = try? PQ4Index.gathering(snapshot.segments.map { ($0.index, $0.liveRows) }),
@@ -210,19 +212,23 @@ let busy = readPhase { @Sendable in
         let v = gaussian(1, o.dimension, seed: o.seed &+ 1_000 &+ UInt64(op))
         do {
             switch rng.next() % 4 {
+            // The history is written before the operation is applied: a reader that sees the
+            // operation's effect (it may, before `opsDone` says so) finds it in the history.
             case 0, 1:
+                history.record(next, op: op, live: true)
                 try index.add(FeatureBatch(v), ids: [next])
-                history.record(next, op: op, live: true); w.expected.insert(next); present.append(next); next += 1
+                w.expected.insert(next); present.append(next); next += 1
             case 2:
                 let id = present[Int(rng.next() % UInt64(present.count))]
-                try index.upsert(FeatureBatch(v), ids: [id])
                 history.record(id, op: op, live: true)
+                try index.upsert(FeatureBatch(v), ids: [id])
             default:
                 let at = Int(rng.next() % UInt64(present.count))
                 let id = present[at]
                 present.swapAt(at, present.count - 1); present.removeLast()
+                history.record(id, op: op, live: false)
                 try index.remove(ids: [id])
-                history.record(id, op: op, live: false); w.expected.remove(id)
+                w.expected.remove(id)
             }
             opsDone.store(op)
             if op % 100 == 99 { try index.commit() }
