@@ -26,6 +26,7 @@ public protocol SegmentIndex: VectorIndex {
 }
 
 extension SegmentIndex {
+    /// By default a kind cannot: its segments are searched one by one.
     public static func searchTogether(_ parts: [(index: Self, deleted: DeletionBitmap)], _ queries: FeatureBatch,
                                       parameters: SearchParameters) throws(IndexError) -> SearchResults? { nil }
 }

@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// One operation of a live index as the log keeps it.
-public enum LogOperation: UInt8, Sendable {
+enum LogOperation: UInt8, Sendable {
     /// Items added (ids new).
     case add = 1
     /// Items added, replacing any item with the same id.
@@ -15,13 +15,15 @@ public enum LogOperation: UInt8, Sendable {
 }
 
 /// A logged operation: its ids and, for adds and upserts, the items' features.
-public struct LogRecord: Sendable, Equatable {
-    public var operation: LogOperation
-    public var ids: [Int64]
+struct LogRecord: Sendable, Equatable {
+    /// What the operation does.
+    var operation: LogOperation
+    /// The ids it adds, replaces or removes.
+    var ids: [Int64]
     /// Vectors (and sequences) of added items; nil for removals.
-    public var items: FeatureBatch?
+    var items: FeatureBatch?
 
-    public static func == (a: LogRecord, b: LogRecord) -> Bool {
+    static func == (a: LogRecord, b: LogRecord) -> Bool {
         a.operation == b.operation && a.ids == b.ids && a.items?.vectors == b.items?.vectors
             && a.items?.sequences == b.items?.sequences
     }

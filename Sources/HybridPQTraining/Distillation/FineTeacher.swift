@@ -13,8 +13,9 @@ import HybridPQ
 public struct FineTeacher: Sendable {
     /// The continuous model whose coarse embeddings give C (nil: the raw global features).
     public var coarseModel: HybridModel?
-    /// Token head W_t and frame head W_f (Din × Din).
+    /// Token head W_t (Din × Din).
     public var tokenHead: Matrix
+    /// Frame head W_f (Din × Din).
     public var frameHead: Matrix
     /// Weight λ of the late interaction.
     public var weight: Float

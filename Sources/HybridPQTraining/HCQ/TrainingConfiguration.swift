@@ -19,9 +19,10 @@ public struct TrainingConfiguration: Sendable, Equatable {
     /// Joint mode: weight λ of the continuous model's scores in the joint phase's targets
     /// (0: the hard positive alone; see `JointStep`).
     public var distillation: Float = 0
-    /// With a teacher (`Trainer`'s `teacher`, `pqtrain --teach`): weights of TeachCLIP's coarse
-    /// (Pearson) and fine (frame-relevance) distillation losses beside the contrastive loss.
+    /// With a teacher (`Trainer`'s `teacher`, `pqtrain --teach`): weight of TeachCLIP's coarse
+    /// (Pearson) distillation loss beside the contrastive loss.
     public var teachCoarseWeight: Float = 1
+    /// With a teacher: weight of the fine (frame-relevance → AFA weights) distillation loss.
     public var teachFineWeight: Float = 1
     /// With a teacher: weight of the row-wise Pearson distillation of the joint phase's quantized
     /// scores (over every train target) toward the teacher's.
