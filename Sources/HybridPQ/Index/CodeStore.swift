@@ -58,6 +58,9 @@ public struct CodeStore: Sendable {
     public private(set) var runs: [CodeRun]
     /// First position of each run, and the total count at the end.
     public private(set) var offsets: [Int]
+    /// The largest id stored (−1 when empty): automatic ids start above it, so they never
+    /// collide with ids the caller chose.
+    public private(set) var largestId: Int64 = -1
 
     /// An empty store with one empty run.
     public init(layout: CodeLayout) {
@@ -76,6 +79,7 @@ public struct CodeStore: Sendable {
                 throw .inconsistentStore(reason: "a run of \(r.count) items holds \(r.codes.count) code bytes, expected \(layout.bytes(forItems: r.count))")
             }
             offsets.append(offsets.last! + r.count)
+            largestId = max(largestId, r.ids.withUnsafeBufferPointer { $0.max() ?? -1 })
         }
         guard offsets.last! <= CandidateReservoir.positionLimit else {
             throw .tooManyItems(count: offsets.last!, limit: CandidateReservoir.positionLimit)
@@ -133,6 +137,7 @@ public struct CodeStore: Sendable {
             run.codes.modify { packed in l.append(codes: codes, count: n, to: &packed, existing: existing) }
         }
         run.ids.append(contentsOf: newIds)
+        largestId = max(largestId, newIds.max() ?? -1)
         runs[last] = run
         offsets[offsets.count - 1] += n
     }

@@ -29,6 +29,7 @@ public struct FlatFineIndex: VectorIndex {
 
     public var dimension: Int { model.configuration.inputDimension }
     public var count: Int { coarse.count }
+    public var automaticIdStart: Int64 { coarse.automaticIdStart }
     public var metric: Metric { coarse.metric }
     /// Floats of the coarse embedding.
     public var bytesPerItem: Int { coarse.bytesPerItem }

@@ -22,6 +22,10 @@ public struct FlatIndex: VectorIndex {
     }
 
     public var count: Int { ids.count }
+    /// The largest id stored (−1 when empty).
+    var largestId: Int64 = -1
+    /// Above every id stored: automatic ids never collide with chosen ones.
+    public var automaticIdStart: Int64 { largestId + 1 }
     public var bytesPerItem: Int { dimension * MemoryLayout<Float>.size }
     public var memoryBytes: Int { count * (bytesPerItem + 4 + 8) }
 
@@ -32,6 +36,7 @@ public struct FlatIndex: VectorIndex {
         vectors.append(contentsOf: batch.values)
         squaredNorms.append(contentsOf: batch.rowSquaredNorms())
         ids.append(contentsOf: resolved)
+        largestId = max(largestId, resolved.max() ?? -1)
     }
 
     /// Database rows per BLAS block.

@@ -36,6 +36,8 @@ public struct HybridIndex: VectorIndex {
     public var dimension: Int { model.configuration.inputDimension }
     /// Items stored.
     public var count: Int { store.count }
+    /// Above every id stored: automatic ids never collide with chosen ones.
+    public var automaticIdStart: Int64 { store.largestId + 1 }
     /// L2 for joint-mode models (scores charge each code's norm), inner product for HCQ mode.
     public var metric: Metric { model.quantizers[0].metric }
     /// Code bytes per item, as stored.

@@ -32,6 +32,7 @@ public struct ModelEmbeddingIndex<Base: VectorIndex>: VectorIndex {
     /// The raw feature dimension the model's heads take.
     public var dimension: Int { model.configuration.inputDimension }
     public var count: Int { base.count }
+    public var automaticIdStart: Int64 { base.automaticIdStart }
     public var metric: Metric { base.metric }
     public var bytesPerItem: Int { base.bytesPerItem }
     public var memoryBytes: Int { base.memoryBytes }

@@ -46,6 +46,8 @@ public struct PQ4Index: VectorIndex {
 
     public var dimension: Int { quantizer.dimension }
     public var count: Int { store.count }
+    /// Above every id stored: automatic ids never collide with chosen ones.
+    public var automaticIdStart: Int64 { store.largestId + 1 }
     public var bytesPerItem: Int { store.layout.bytesPerItem }
     public var memoryBytes: Int { store.memoryBytes + quantizer.codebooks.count * 4 }
 

@@ -30,6 +30,8 @@ public struct PQIndex: VectorIndex {
 
     public var dimension: Int { quantizer.dimension }
     public var count: Int { store.count }
+    /// Above every id stored: automatic ids never collide with chosen ones.
+    public var automaticIdStart: Int64 { store.largestId + 1 }
     /// Bytes stored per item: one per sub-space, whatever the code width.
     public var bytesPerItem: Int { store.layout.bytesPerItem }
     public var memoryBytes: Int { store.memoryBytes + quantizer.codebooks.count * 4 }

@@ -20,6 +20,7 @@ public struct RotatedIndex<Base: VectorIndex>: VectorIndex {
     public var rotation: Matrix { transform.matrix }
     public var dimension: Int { base.dimension }
     public var count: Int { base.count }
+    public var automaticIdStart: Int64 { base.automaticIdStart }
     public var metric: Metric { base.metric }
     public var bytesPerItem: Int { base.bytesPerItem }
     public var memoryBytes: Int { base.memoryBytes + transform.memoryBytes }

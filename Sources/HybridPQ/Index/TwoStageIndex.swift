@@ -28,6 +28,7 @@ public struct TwoStageIndex: VectorIndex {
 
     public var dimension: Int { hot.dimension }
     public var count: Int { hot.count }
+    public var automaticIdStart: Int64 { hot.automaticIdStart }
     public var metric: Metric { hot.metric }
     /// Hot bytes per item: what every query scans.
     public var bytesPerItem: Int { hot.bytesPerItem }

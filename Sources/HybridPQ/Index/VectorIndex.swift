@@ -33,6 +33,9 @@ public protocol VectorIndex: Sendable {
     var memoryBytes: Int { get }
     /// Adds items under `ids` (default: consecutive ids from `count`).
     mutating func add(_ items: FeatureBatch, ids: [Int64]?) throws(IndexError)
+    /// The first id `add` assigns when given none: above every id stored (default: the count,
+    /// for kinds that do not track their ids).
+    var automaticIdStart: Int64 { get }
     /// The `parameters.k` best items for each query.
     func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(IndexError) -> SearchResults
 }
@@ -74,8 +77,11 @@ extension VectorIndex {
             if let bad = ids.first(where: { $0 < 0 }) { throw .negativeId(bad) }
             return ids
         }
-        return (0..<n).map { Int64(count + $0) }
+        let first = automaticIdStart
+        return (0..<n).map { first + Int64($0) }
     }
+
+    public var automaticIdStart: Int64 { Int64(count) }
 }
 
 extension FeatureBatch {

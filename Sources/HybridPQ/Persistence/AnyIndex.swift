@@ -72,6 +72,7 @@ public enum AnyIndex: VectorIndex {
 
     public var dimension: Int { base.dimension }
     public var count: Int { base.count }
+    public var automaticIdStart: Int64 { base.automaticIdStart }
     public var metric: Metric { base.metric }
     public var bytesPerItem: Int { base.bytesPerItem }
     public var memoryBytes: Int { base.memoryBytes }

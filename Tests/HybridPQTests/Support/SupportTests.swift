@@ -99,3 +99,26 @@ extension HardeningTests {
         }
     }
 }
+
+extension HardeningTests {
+    @Test("automatic ids start above every id stored, also after a reload: they never collide with chosen ones")
+    func automaticIds() throws {
+        let x = TestData.gaussian(rows: 300, columns: 8, seed: 11)
+        let q8 = try ProductQuantizer.train(x, subspaces: 2, iterations: 2, seed: 1)
+        let q4 = try ProductQuantizer.train(x, subspaces: 4, bitsPerCode: 4, iterations: 2, seed: 1)
+        let dir = TestData.temporaryDirectory()
+        func check<I: VectorIndex>(_ index: I, reload: (String) throws -> I, save: (I, String) throws -> Void) throws {
+            var i = index
+            try i.add(x.slicing(rows: 0..<2), ids: [40, 7])
+            try i.add(x.slicing(rows: 2..<4), ids: nil)
+            try save(i, dir + "/a.hpq")
+            var back = try reload(dir + "/a.hpq")
+            try back.add(x.slicing(rows: 4..<5), ids: nil)
+            let r = try back.search(x.slicing(rows: 0..<5), parameters: SearchParameters(k: 5))
+            #expect(Set(r.ids) == [40, 7, 41, 42, 43], "\(I.self)")
+        }
+        try check(FlatIndex(dimension: 8), reload: { try FlatIndex.load(from: $0) }, save: { try $0.save(to: $1) })
+        try check(PQIndex(quantizer: q8), reload: { try PQIndex.load(from: $0) }, save: { try $0.save(to: $1) })
+        try check(try PQ4Index(quantizer: q4), reload: { try PQ4Index.load(from: $0) }, save: { try $0.save(to: $1) })
+    }
+}
