@@ -142,6 +142,13 @@ extension NPYArray {
 
     /// Parses `.npy` bytes; `path` only names the source in errors.
     public static func parse(_ bytes: [UInt8], path: String) throws(DataError) -> NPYArray {
+        let (type, shape, dataStart) = try bytes.withUnsafeBytes { raw in Result { () throws(DataError) in try header(raw, path: path) } }.get()
+        return NPYArray(elementType: type, shape: shape, data: Array(bytes[dataStart...]))
+    }
+
+    /// The element type, shape and data offset of `.npy` bytes, with the data's size checked
+    /// against the shape (every product overflow-checked): what `parse` and `VectorStream` read.
+    static func header(_ bytes: UnsafeRawBufferPointer, path: String) throws(DataError) -> (ElementType, [Int], Int) {
         guard bytes.count >= 10 else {
             throw .truncated(path: path, expectedBytes: 10, foundBytes: bytes.count)
         }
@@ -195,7 +202,7 @@ extension NPYArray {
         guard have == need else {
             throw .malformed(path: path, reason: "\(have - need) bytes after the data that shape \(shape) does not account for")
         }
-        return NPYArray(elementType: type, shape: shape, data: Array(bytes[dataStart...]))
+        return (type, shape, dataStart)
     }
 
     /// The `.npy` (version 1.0) encoding of this array; the header is padded so data starts

@@ -292,6 +292,15 @@ struct FuzzTests {
         for bad in [Float.nan, .infinity, 0.5, 1e30] {
             #expect(throws: DataError.self) { try NPYArray(float32: [1, 0, bad], shape: [3]).integers(path: "mask.npy") }
         }
+        // The streaming reader over the same mutations of a file on disk (.npy and .fvecs below).
+        let streamPath = Self.scratch + "/s.npy"
+        try Data(npy).write(to: URL(fileURLWithPath: streamPath))
+        let streamed = try Self.fuzz(streamPath, seed: 9, mutate: { original, rng in
+            var b = original
+            if rng.next() % 2 == 0 { b[Int(rng.next() % UInt64(b.count))] ^= UInt8(1 << (rng.next() % 8)) } else { b = Array(b.prefix(Int(rng.next() % UInt64(b.count)))) }
+            return b
+        }, load: { p in let s = try VectorStream(path: p); _ = try s.rows(0..<s.count) })
+        #expect(streamed.rejected > 0)
         // .fvecs: dimension words hostile, flipped, cut.
         let fvecsPath = Self.scratch + "/x.fvecs"
         try Data(VecsFile.encode(TestData.gaussian(rows: 5, columns: 4, seed: 6))).write(to: URL(fileURLWithPath: fvecsPath))
@@ -306,7 +315,11 @@ struct FuzzTests {
                 for i in 0..<4 { b[at + i] = v[i] }
             }
             return b
-        }, load: { _ = try VecsFile.readFloats($0) })
+        }, load: { p in
+            _ = try VecsFile.readFloats(p)
+            let s = try VectorStream(path: p)
+            _ = try s.rows(0..<s.count)
+        })
         #expect(fvecs.rejected > 0)
         // split.json: numbers hostile, structure broken.
         let splitPath = Self.scratch + "/split.json"
