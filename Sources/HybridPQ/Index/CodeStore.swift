@@ -119,6 +119,20 @@ public struct CodeStore: Sendable {
     /// Appends items to the last run: `codes` holds `ids.count × subspaces` sub-codes, one per
     /// byte. A mapped run is copied into memory first (a file is never written in place).
     public mutating func append(codes: [UInt8], ids newIds: [Int64]) throws(IndexError) {
+        try append(codes: codes, ids: newIds, toRun: runs.count - 1)
+    }
+
+    /// An empty store of `runs` empty runs (inverted lists, filled by `append(codes:ids:toRun:)`).
+    public init(layout: CodeLayout, emptyRuns n: Int) {
+        self.layout = layout
+        runs = [CodeRun](repeating: CodeRun(), count: max(1, n))
+        offsets = [Int](repeating: 0, count: max(1, n) + 1)
+    }
+
+    /// Appends items to run `r` (any run: an inverted list); the positions of later runs move
+    /// up by the items added (O(runs)).
+    public mutating func append(codes: [UInt8], ids newIds: [Int64], toRun r: Int) throws(IndexError) {
+        guard r >= 0, r < runs.count else { throw .inconsistentStore(reason: "run \(r) of \(runs.count)") }
         let n = newIds.count, m = layout.subspaces
         guard codes.count == n * m else {
             throw .inconsistentStore(reason: "\(codes.count) code bytes for \(n) items of \(m) sub-codes")
@@ -126,7 +140,7 @@ public struct CodeStore: Sendable {
         guard count + n <= CandidateReservoir.positionLimit else {
             throw .tooManyItems(count: count + n, limit: CandidateReservoir.positionLimit)
         }
-        let last = runs.count - 1
+        let last = r
         var run = runs[last]
         runs[last] = CodeRun()   // unique reference: the appends below do not copy the codes
         switch layout {
@@ -139,7 +153,7 @@ public struct CodeStore: Sendable {
         run.ids.append(contentsOf: newIds)
         largestId = max(largestId, newIds.max() ?? -1)
         runs[last] = run
-        offsets[offsets.count - 1] += n
+        for i in (r + 1)..<offsets.count { offsets[i] += n }
     }
 
     /// Ends the current run: later appends go to a new, empty one (a sealed segment, an

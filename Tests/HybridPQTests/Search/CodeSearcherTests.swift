@@ -34,6 +34,44 @@ struct CodeSearcherTests {
         return s
     }
 
+    @Test("appending to any run (inverted lists) keeps positions and ids consistent; searches equal the reference", arguments: [false, true])
+    func appendToAnyRun(fastScan: Bool) throws {
+        let pq = try ProductQuantizer.train(Self.train, subspaces: 4, bitsPerCode: fastScan ? 4 : 8, iterations: 4)
+        let layout: CodeLayout = fastScan ? .fastScan(FastScanLayout(subspaces: 4)) : .rows(bytesPerItem: 4)
+        let n = 300
+        let x = TestData.gaussian(rows: n, columns: Self.dim, seed: 310)
+        let codes = try pq.encode(x)
+        var store = CodeStore(layout: layout, emptyRuns: 5)
+        var rng = SeededGenerator(seed: 311)
+        var lists = [[Int]](repeating: [], count: 5)
+        for start in stride(from: 0, to: n, by: 17) {
+            let r = Int(rng.next() % 5), rows = Array(start..<min(n, start + 17))
+            try store.append(codes: rows.flatMap { i in Array(codes[(i * 4)..<(i * 4 + 4)]) }, ids: rows.map { Int64($0) }, toRun: r)
+            lists[r] += rows
+        }
+        #expect(throws: IndexError.self) { try store.append(codes: [], ids: [], toRun: 5) }
+        #expect(store.count == n && store.offsets == [0] + (0..<5).map { r in lists[0...r].reduce(0) { $0 + $1.count } })
+        // Position p holds the p-th item of the lists in run order.
+        let order = lists.flatMap { $0 }
+        store.withRuns { runs in
+            for (p, i) in order.enumerated() {
+                let v = runs.first { $0.offset <= p && p < $0.offset + $0.count }!
+                #expect(v.ids![p - v.offset] == Int64(i))
+            }
+        }
+        let q = TestData.gaussian(rows: 5, columns: Self.dim, seed: 312)
+        let tables = try pq.lookupTables(q, metric: .l2)
+        let perItem = (0..<n).map { i in (0..<4).map { Int(codes[i * 4 + $0]) } }
+        let want = Self.reference(tables: tables, codes: perItem, ids: (0..<n).map(Int64.init), k: 8)
+        let r: SearchResults
+        if fastScan {
+            r = try PQ4Index(quantizer: pq, metric: .l2, store: store).search(q, parameters: SearchParameters(k: 8, rerank: n))
+        } else {
+            r = try PQIndex(quantizer: pq, metric: .l2, store: store).search(q, parameters: SearchParameters(k: 8))
+        }
+        for qi in 0..<5 { #expect(r.ids(ofQuery: qi) == want[qi]) }
+    }
+
     @Test("8-bit ADC over 1 or 3 runs equals the sort-based reference, with and without filters", arguments: [1, 3])
     func adcRuns(runs: Int) throws {
         let pq = try ProductQuantizer.train(Self.train, subspaces: 4, iterations: 4)
