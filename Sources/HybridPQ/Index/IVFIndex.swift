@@ -1,0 +1,137 @@
+/// An inverted-file index (IVF, FAISS's `IndexIVFPQ` / `IndexIVFPQFastScan` layout): a coarse
+/// quantizer of `nlist` centroids partitions the items, each list is one run of a code store
+/// (8-bit PQ rows or 4-bit fast-scan blocks), and a query scans only the runs of its `nprobe`
+/// nearest centroids through the same search pipeline (tables → scan → re-ranking → top-k).
+///
+/// Codes are of the items themselves (not of residuals to their centroid), so one set of
+/// lookup tables per query serves every list it probes. Built so far: the index, its search and
+/// its tests (docs/ARCHITECTURE.md); issue 12's file kind, spilling, pqbench methods and scale
+/// runs are not.
+public struct IVFIndex: VectorIndex {
+    /// The coarse centroids (`nlist` × D).
+    public let centroids: Matrix
+    let centroidNorms: [Float]
+    enum Lists: Sendable {
+        case pq(PQIndex)
+        case pq4(PQ4Index)
+    }
+    /// The codes, list l in run l of the inner index's store.
+    var lists: Lists
+
+    /// An empty index over `centroids` with codes of `quantizer` (8-bit: ADC rows; 4-bit: fast
+    /// scan with exact re-ranking).
+    public init(centroids: Matrix, quantizer: ProductQuantizer, metric: Metric = .l2) throws(IndexError) {
+        guard centroids.rows >= 1, centroids.columns == quantizer.dimension else {
+            throw .dimensionMismatch(expected: quantizer.dimension, found: centroids.columns)
+        }
+        if let bad = centroids.values.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(row: bad / centroids.columns) }
+        self.centroids = centroids
+        centroidNorms = centroids.rowSquaredNorms()
+        if quantizer.bitsPerCode == 4 {
+            let empty = try PQ4Index(quantizer: quantizer, metric: metric)
+            lists = .pq4(try PQ4Index(quantizer: quantizer, metric: metric, store: CodeStore(layout: empty.store.layout, emptyRuns: centroids.rows)))
+        } else {
+            lists = .pq(try PQIndex(quantizer: quantizer, metric: metric,
+                                    store: CodeStore(layout: .rows(bytesPerItem: quantizer.subspaces), emptyRuns: centroids.rows)))
+        }
+    }
+
+    /// Coarse centroids for `lists` lists: k-means of `sample` (which needs at least `lists` rows).
+    public static func trainCentroids(_ sample: Matrix, lists: Int, seed: UInt64 = 1) throws(IndexError) -> Matrix {
+        guard lists >= 1, lists <= sample.rows else {
+            throw .invalidParameter(name: "nlist", value: lists, reason: "must be in 1...\(sample.rows), the training sample's size")
+        }
+        var config = KMeans.Configuration(clusters: lists)
+        config.seed = seed
+        do { return try KMeans(config).fit(sample).centroids } catch {
+            throw .unsupported("coarse k-means: \(error)")
+        }
+    }
+
+    /// Lists.
+    public var nlist: Int { centroids.rows }
+    public var dimension: Int { centroids.columns }
+    public var count: Int { store.count }
+    public var metric: Metric { switch lists { case let .pq(i): return i.metric; case let .pq4(i): return i.metric } }
+    public var bytesPerItem: Int { store.layout.bytesPerItem }
+    public var memoryBytes: Int {
+        let inner: Int
+        switch lists { case let .pq(i): inner = i.memoryBytes; case let .pq4(i): inner = i.memoryBytes }
+        return centroids.values.count * 4 + inner
+    }
+    public var automaticIdStart: Int64 { store.largestId + 1 }
+    /// Items in each list.
+    public var listSizes: [Int] { store.runs.map(\.count) }
+
+    var store: CodeStore { switch lists { case let .pq(i): return i.store; case let .pq4(i): return i.store } }
+    var quantizer: ProductQuantizer { switch lists { case let .pq(i): return i.quantizer; case let .pq4(i): return i.quantizer } }
+
+    /// The nearest centroid of each row (L2).
+    func assign(_ x: Matrix) -> [Int] {
+        let s = x.multipliedTransposed(centroids)
+        return (0..<x.rows).map { i in
+            var best = 0, top = -Float.infinity
+            for c in 0..<nlist {
+                let v = 2 * s.values[i * nlist + c] - centroidNorms[c]
+                if v > top { top = v; best = c }
+            }
+            return best
+        }
+    }
+
+    public mutating func add(_ items: FeatureBatch, ids newIds: [Int64]?) throws(IndexError) {
+        let x = items.vectors
+        try validate(x)
+        let ids = try resolveIds(newIds, count: x.rows)
+        let codes: [UInt8]
+        do { codes = try quantizer.encode(x) } catch { throw .quantizer(error) }
+        let m = quantizer.subspaces
+        var members = [[Int]](repeating: [], count: nlist)
+        for (i, l) in assign(x).enumerated() { members[l].append(i) }
+        var s = store
+        for (l, rows) in members.enumerated() where !rows.isEmpty {
+            try s.append(codes: rows.flatMap { codes[($0 * m)..<(($0 + 1) * m)] }, ids: rows.map { ids[$0] }, toRun: l)
+        }
+        switch lists {
+        case var .pq(i): i.store = s; lists = .pq(i)
+        case var .pq4(i): i.store = s; lists = .pq4(i)
+        }
+    }
+
+    /// Each query scans the lists of its `parameters.nprobe` (default 1) nearest centroids.
+    /// - Throws: `.invalidParameter` for nprobe outside 1...nlist.
+    public func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(IndexError) -> SearchResults {
+        let q = queries.vectors
+        try validate(q)
+        try parameters.validate()
+        let nprobe = parameters.nprobe ?? 1
+        guard nprobe >= 1, nprobe <= nlist else {
+            throw .invalidParameter(name: "nprobe", value: nprobe, reason: "must be in 1...\(nlist) (nlist)")
+        }
+        let p = parameters.capped(items: count)
+        var results = SearchResults(queries: q.rows, k: p.k)
+        guard count > 0 else { return results }
+        let coarse = q.multipliedTransposed(centroids)
+        let all = store.runs
+        var inner = p
+        inner.nprobe = nil
+        for qi in 0..<q.rows {
+            let probed = (0..<nlist).sorted {
+                let a = 2 * coarse.values[qi * nlist + $0] - centroidNorms[$0], b = 2 * coarse.values[qi * nlist + $1] - centroidNorms[$1]
+                return a != b ? a > b : $0 < $1
+            }.prefix(nprobe)
+            let view = try CodeStore(layout: store.layout, runs: probed.map { all[$0] })
+            let one = FeatureBatch(q.slicing(rows: qi..<(qi + 1)))
+            let r: SearchResults
+            switch lists {
+            case var .pq(i): i.store = view; r = try i.search(one, parameters: inner)
+            case var .pq4(i): i.store = view; r = try i.search(one, parameters: inner)
+            }
+            for j in 0..<min(r.k, p.k) {
+                results.ids[qi * p.k + j] = r.ids[j]
+                results.scores[qi * p.k + j] = r.scores[j]
+            }
+        }
+        return results
+    }
+}

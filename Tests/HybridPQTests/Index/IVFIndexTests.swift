@@ -1,0 +1,79 @@
+import Testing
+import HybridPQ
+
+/// The IVF index against references over the same codes: all lists probed = the flat code
+/// index; fewer = the flat code index over the items of the probed lists only.
+@Suite("IVF: coarse lists as runs of one store")
+struct IVFIndexTests {
+    static let d = 16
+
+    @Test("nprobe = nlist equals the flat index; fewer lists equal it over their items; filters apply", arguments: [8, 4])
+    func probes(bits: Int) throws {
+        let train = TestData.gaussian(rows: 800, columns: Self.d, seed: 960)
+        let pq = try ProductQuantizer.train(train, subspaces: bits == 4 ? 8 : 4, bitsPerCode: bits, iterations: 3, seed: 1)
+        let centroids = try IVFIndex.trainCentroids(train, lists: 6)
+        var ivf = try IVFIndex(centroids: centroids, quantizer: pq)
+        let x = TestData.gaussian(rows: 400, columns: Self.d, seed: 961)
+        let ids = (0..<400).map { Int64(3 * $0 + 1) }
+        try ivf.add(x.slicing(rows: 0..<150), ids: Array(ids[0..<150]))
+        try ivf.add(x.slicing(rows: 150..<400), ids: Array(ids[150..<400]))
+        #expect(ivf.count == 400 && ivf.listSizes.reduce(0, +) == 400 && ivf.listSizes.filter { $0 > 0 }.count > 1)
+        func flat(_ rows: [Int]) throws -> AnyIndex {
+            var f: AnyIndex = bits == 4 ? .pq4(try PQ4Index(quantizer: pq)) : .pq(PQIndex(quantizer: pq))
+            try f.add(x.gathering(rows: rows), ids: rows.map { ids[$0] })
+            return f
+        }
+        let q = TestData.gaussian(rows: 7, columns: Self.d, seed: 962)
+        let p = SearchParameters(k: 10, rerank: 400)
+        var all = p
+        all.nprobe = 6
+        #expect(try ivf.search(q, parameters: all).ids == flat(Array(0..<400)).search(q, parameters: p).ids)
+        // nprobe 2: each query's results are the flat index's over the items of its two nearest lists.
+        var two = p
+        two.nprobe = 2
+        let r = try ivf.search(q, parameters: two)
+        let list = ivf_assign(centroids, x)
+        for qi in 0..<7 {
+            let near = ivf_assign2(centroids, q.row(qi))
+            let rows = (0..<400).filter { near.contains(list[$0]) }
+            let want = try flat(rows).search(q.slicing(rows: qi..<(qi + 1)), parameters: SearchParameters(k: min(10, rows.count), rerank: 400))
+            #expect(Array(r.ids(ofQuery: qi).prefix(want.k)) == want.ids(ofQuery: 0), "query \(qi)")
+        }
+        var filtered = all
+        filtered.filter = .allow(Set(ids.filter { $0 % 2 == 0 }))
+        #expect(try ivf.search(q, parameters: filtered).ids.allSatisfy { $0 == -1 || $0 % 2 == 0 })
+    }
+
+    @Test("bad nprobe and nlist are typed errors; empty lists are normal")
+    func badInput() throws {
+        let train = TestData.gaussian(rows: 300, columns: Self.d, seed: 963)
+        let pq = try ProductQuantizer.train(train, subspaces: 4, iterations: 2, seed: 1)
+        #expect(throws: IndexError.self) { try IVFIndex.trainCentroids(train, lists: 301) }
+        var ivf = try IVFIndex(centroids: IVFIndex.trainCentroids(train, lists: 20), quantizer: pq)
+        try ivf.add(train.slicing(rows: 0..<3))
+        #expect(ivf.listSizes.filter { $0 == 0 }.count >= 17)
+        for bad in [0, 21] {
+            var p = SearchParameters(k: 2)
+            p.nprobe = bad
+            #expect { try ivf.search(train.slicing(rows: 0..<1), parameters: p) } throws: { e in
+                if case let .invalidParameter(name, value, _) = e as? IndexError { return name == "nprobe" && value == bad } else { return false }
+            }
+        }
+        var p = SearchParameters(k: 5)
+        p.nprobe = 20
+        #expect(try ivf.search(train.slicing(rows: 0..<2), parameters: p).k == 3)
+    }
+}
+
+/// Nearest centroid of each row (L2), written independently of the index.
+func ivf_assign(_ c: Matrix, _ x: Matrix) -> [Int] {
+    (0..<x.rows).map { i in ivf_order(c, x.row(i))[0] }
+}
+
+/// The two nearest centroids of `v`.
+func ivf_assign2(_ c: Matrix, _ v: [Float]) -> [Int] { Array(ivf_order(c, v).prefix(2)) }
+
+func ivf_order(_ c: Matrix, _ v: [Float]) -> [Int] {
+    let d = (0..<c.rows).map { r in (0..<c.columns).reduce(0.0) { s, j in let t = Double(c[r, j] - v[j]); return s + t * t } }
+    return (0..<c.rows).sorted { d[$0] != d[$1] ? d[$0] < d[$1] : $0 < $1 }
+}
