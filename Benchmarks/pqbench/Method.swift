@@ -12,6 +12,9 @@ enum Method: String, CaseIterable {
     /// The float hybrid score over every item (continuous coarse + λ · late interaction with
     /// unquantized frames): the two-stage search's upper bound.
     case flatFine = "flat-fine"
+    /// IVF: coarse lists (`--nlist`), codes of 8-bit PQ or 4-bit fast scan inside; one row per
+    /// `--nprobe` value (the recall/QPS curve).
+    case ivfPQ = "ivf-pq", ivfPQ4 = "ivf-pq4"
 
     /// Every name, for the usage text and error messages.
     static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -27,8 +30,8 @@ enum Method: String, CaseIterable {
     /// Bits per code of the methods that quantize at each `--bytes` value (nil: one row).
     var codeBits: Int? {
         switch self {
-        case .pq, .opq, .trainedOPQ: return 8
-        case .pq4, .opq4, .trainedOPQ4: return 4
+        case .pq, .opq, .trainedOPQ, .ivfPQ: return 8
+        case .pq4, .opq4, .trainedOPQ4, .ivfPQ4: return 4
         default: return nil
         }
     }

@@ -25,6 +25,8 @@ struct Options {
     var saveIndexes: String?
     var quiet = false
     var rerank: Int?                  // pq4/opq4: candidates re-scored exactly (default 10·k)
+    var nlist: Int?                   // ivf-*: coarse lists (default 4·√N)
+    var nprobe: [Int]?                // ivf-*: lists probed, one row each (default 1)
     var kernel: FastScanKernel?       // nil: the calibrated best
     var filterKeep: Double?           // --filter-keep F: search with an id filter keeping a fraction F
     var fractions = [0.1, 0.2, 0.3, 0.5]   // dns-select: fractions of queries re-ranked
@@ -60,6 +62,8 @@ struct Options {
       --bytes LIST      code bytes per item for quantized methods (8-bit: M = bytes; 4-bit:
                         M = 2·bytes)
       --rerank R        pq4/opq4: candidates re-scored with exact float tables (default 10·k)
+      --nlist N         ivf-pq, ivf-pq4: coarse lists (k-means of the train split; default 4·√N)
+      --nprobe LIST     ivf-pq, ivf-pq4: lists probed, one row per value (e.g. 1,2,4,8,16; default 1)
       --kernel K        pq4/opq4: auto (the fastest available, calibrated on first use),
                         portable, avx2 or avx512
       --latency         also time one-query searches (one thread, after a warm-up): each row
@@ -147,6 +151,8 @@ struct Options {
             case "--save-indexes": o.saveIndexes = try value(a)
             case "--quiet": o.quiet = true
             case "--rerank": o.rerank = try int(a)
+            case "--nlist": o.nlist = try int(a)
+            case "--nprobe": o.nprobe = try ints(a)
             case "--kernel":
                 let v = try value(a)
                 if v == "auto" { o.kernel = nil; break }

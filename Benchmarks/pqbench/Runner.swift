@@ -42,6 +42,8 @@ final class Runner {
     var skipped: [SkippedRow] = []
     /// The fraction of queries sent to a two-stage index's fine stage in the row being measured.
     var fineFraction: Double?
+    /// The IVF lists probed in the row being measured.
+    var nprobe: Int?
 
     init(options: Options, workload: Workload, log: @escaping (String) -> Void) {
         self.options = options
@@ -64,6 +66,13 @@ final class Runner {
                 for b in options.bytes {
                     switch method.shape(bytes: b, dimension: workload.database.columns) {
                     case let .success(shape): rows.append(try quantized(method, shape: shape))
+                    case let .failure(why): skip(method, bytes: b, why.reason)
+                    }
+                }
+            case .ivfPQ, .ivfPQ4:
+                for b in options.bytes {
+                    switch method.shape(bytes: b, dimension: workload.database.columns) {
+                    case let .success(shape): rows += try ivf(method, shape: shape)
                     case let .failure(why): skip(method, bytes: b, why.reason)
                     }
                 }
@@ -103,6 +112,7 @@ final class Runner {
         let rerank = options.rerank ?? SearchParameters.defaultRerank(k: min(k, 10))
         var p = SearchParameters(k: k, threads: threads, rerank: max(rerank, k), kernel: options.kernel)
         p.fineFraction = fineFraction
+        p.nprobe = nprobe
         if let keep = options.filterKeep { p.filter = .predicate(Self.keepFilter(fraction: keep)) }
         return p
     }
@@ -154,6 +164,33 @@ final class Runner {
             try index.add(workload.database)
             return index
         }
+    }
+
+    /// An IVF method at a code shape: coarse centroids and codes trained on the train split, the
+    /// index built once, then one row per `--nprobe` value.
+    func ivf(_ method: Method, shape: (subspaces: Int, bits: Int)) throws -> [ResultRow] {
+        let m = shape.subspaces, bits = shape.bits, n = workload.database.rows
+        let nlist = options.nlist ?? max(1, min(workload.train.rows, Int((Double(n).squareRoot() * 4).rounded())))
+        let t0 = Clock.now()
+        let progress = Progress("\(method.rawValue) M=\(m): sub-space", enabled: !options.quiet)
+        let pq = try ProductQuantizer.train(workload.train, subspaces: m, bitsPerCode: bits, iterations: options.iterations,
+                                            seed: options.seed, initialization: options.kmeansInit, progress: progress.update)
+        let centroids = try IVFIndex.trainCentroids(workload.train, lists: nlist, seed: options.seed)
+        let trainSeconds = Clock.now() - t0
+        let t1 = Clock.now()
+        var index = try IVFIndex(centroids: centroids, quantizer: pq, metric: options.metric ?? .l2)
+        try index.add(workload.database)
+        let buildSeconds = Clock.now() - t1
+        var rows: [ResultRow] = []
+        for probe in options.nprobe ?? [1] where probe <= nlist {
+            nprobe = probe
+            defer { nprobe = nil }
+            var row = try measure(method, params: [("M", "\(m)"), ("K", "\(1 << bits)"), ("nlist", "\(nlist)"), ("nprobe", "\(probe)")]
+                                    + fastScanParams(method), trainSeconds: trainSeconds, queries: FeatureBatch(workload.queries)) { index }
+            row.addSeconds = buildSeconds
+            rows.append(row)
+        }
+        return rows
     }
 
     /// Builds an index, evaluates recall at depth, and times batch search and one-core scans.
