@@ -73,6 +73,8 @@ def main():
     ap.add_argument("--queries", type=int, default=None)
     ap.add_argument("--database", default="test")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--nlist", type=int, default=None, help="ivfpq4fs/ivfpq: coarse lists (default 4*sqrt(N))")
+    ap.add_argument("--nprobe", default="1", help="ivfpq4fs/ivfpq: lists probed, one row per value (comma-separated)")
     ap.add_argument("--latency", action="store_true",
                     help="also time one-query searches (one thread, after a warm-up): latency_p50_us / latency_p99_us")
     args = ap.parse_args()
@@ -153,6 +155,23 @@ def main():
             elif method == "opq4fs":
                 if dim % (2 * b): continue
                 ix, params = faiss.index_factory(dim, f"OPQ{2*b},PQ{2*b}x4fs", fm), {"M": 2 * b, "K": 16}
+            elif method in ("ivfpq4fs", "ivfpq"):
+                four = method == "ivfpq4fs"
+                m = 2 * b if four else b
+                if dim % m: continue
+                nlist = args.nlist or max(1, int(round(4 * np.sqrt(n))))
+                key = f"IVF{nlist},PQ{m}x4fs" if four else f"IVF{nlist},PQ{m}"
+                ix = faiss.index_factory(dim, key, fm)
+                t0 = time.perf_counter()
+                with quiet_stderr():
+                    ix.train(train)
+                train_s = time.perf_counter() - t0
+                ix.add(db)
+                for probe in map(int, args.nprobe.split(",")):
+                    if probe > nlist: continue
+                    ix.nprobe = probe
+                    measure(method, {"M": m, "K": 16 if four else 256, "nlist": nlist, "nprobe": probe}, metric, ix, train_s, b)
+                continue
             else:
                 sys.exit(f"unknown method {method}")
             t0 = time.perf_counter()

@@ -116,10 +116,10 @@ public struct IVFIndex: VectorIndex {
         var inner = p
         inner.nprobe = nil
         for qi in 0..<q.rows {
-            let probed = (0..<nlist).sorted {
-                let a = 2 * coarse.values[qi * nlist + $0] - centroidNorms[$0], b = 2 * coarse.values[qi * nlist + $1] - centroidNorms[$1]
-                return a != b ? a > b : $0 < $1
-            }.prefix(nprobe)
+            // The nprobe nearest centroids: a top-k over the coarse scores, not a sort of all lists.
+            var nearest = TopK(k: nprobe)
+            for c in 0..<nlist { nearest.offer(score: 2 * coarse.values[qi * nlist + c] - centroidNorms[c], id: Int64(c)) }
+            let probed = nearest.sorted().map { Int($0.id) }
             let view = try CodeStore(layout: store.layout, runs: probed.map { all[$0] })
             let one = FeatureBatch(q.slicing(rows: qi..<(qi + 1)))
             let r: SearchResults
