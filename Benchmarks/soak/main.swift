@@ -10,6 +10,7 @@
 import Dispatch
 import Foundation
 import HybridPQ
+import Synchronization
 
 struct Options {
     var items = 100_000, dimension = 64, bytes = 16, readers = 2, operations = 20_000, rate = 2_000
@@ -97,15 +98,14 @@ let queries = gaussian(1_000, o.dimension, seed: o.seed &+ 99)
 var removeFigures = (p50: 0.0, p99: 0.0, mean: 0.0)
 let history = History()
 for id in 0..<Int64(o.items) { history.record(id, op: -1, live: true) }
-let opsDone = ManagedAtomicInt()
+let opsDone = Counter()
 let duration = Double(o.operations) / Double(o.rate)
 
 /// A lock-free counter readers poll (the writer's operation number).
-final class ManagedAtomicInt: @unchecked Sendable {
-    private let lock = NSLock()
-    private var v = -1
-    func load() -> Int { lock.lock(); defer { lock.unlock() }; return v }
-    func store(_ x: Int) { lock.lock(); v = x; lock.unlock() }
+final class Counter: Sendable {
+    private let v = Atomic<Int>(-1)
+    func load() -> Int { v.load(ordering: .acquiring) }
+    func store(_ x: Int) { v.store(x, ordering: .releasing) }
 }
 
 /// What the readers of a phase measured and found.
@@ -127,7 +127,7 @@ final class WriterState: @unchecked Sendable {
 /// Readers search for the run's duration, or while `writer` runs; the phase's figures and checks.
 func readPhase(writer: (@Sendable () -> Void)?) -> (Phase, phantoms: Int, lost: Int, checked: Int) {
     let stopAt = Date().addingTimeInterval(duration)
-    let writerDone = ManagedAtomicInt()
+    let writerDone = Counter()
     let tally = Tally()
     let start = Date()
     // Threads of their own (a pool as wide as the cores could leave the writer waiting on readers).

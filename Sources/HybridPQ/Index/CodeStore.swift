@@ -39,11 +39,16 @@ public struct CodeRun: Sendable {
     public internal(set) var ids: StoredArray<Int64>
     /// Items in the run.
     public var count: Int { ids.count }
+    /// The largest id in the run (−1 when empty), found once when the run is made and kept
+    /// up to date by appends: stores built over existing runs (a live snapshot's, an IVF query's
+    /// lists) never rescan ids.
+    public internal(set) var largestId: Int64
 
     /// A run over existing codes and ids (sizes checked by the store).
     public init(codes: StoredArray<UInt8> = StoredArray(), ids: StoredArray<Int64> = StoredArray()) {
         self.codes = codes
         self.ids = ids
+        largestId = ids.withUnsafeBufferPointer { $0.max() ?? -1 }
     }
 }
 
@@ -60,7 +65,7 @@ public struct CodeStore: Sendable {
     public private(set) var offsets: [Int]
     /// The largest id stored (−1 when empty): automatic ids start above it, so they never
     /// collide with ids the caller chose.
-    public private(set) var largestId: Int64 = -1
+    public var largestId: Int64 { runs.reduce(-1) { max($0, $1.largestId) } }
 
     /// An empty store with one empty run.
     public init(layout: CodeLayout) {
@@ -79,7 +84,6 @@ public struct CodeStore: Sendable {
                 throw .inconsistentStore(reason: "a run of \(r.count) items holds \(r.codes.count) code bytes, expected \(layout.bytes(forItems: r.count))")
             }
             offsets.append(offsets.last! + r.count)
-            largestId = max(largestId, r.ids.withUnsafeBufferPointer { $0.max() ?? -1 })
         }
         guard offsets.last! <= CandidateReservoir.positionLimit else {
             throw .tooManyItems(count: offsets.last!, limit: CandidateReservoir.positionLimit)
@@ -107,7 +111,7 @@ public struct CodeStore: Sendable {
                 switch layout {
                 case .rows: for i in 0..<(v.count * m) { codes[i] = v.codes![i] }
                 case let .fastScan(l):
-                    for i in 0..<v.count { for s in 0..<m { codes[i * m + s] = UInt8(l.code(v.codes!, item: i, subspace: s)) } }
+                    codes.withUnsafeMutableBufferPointer { o in for i in 0..<v.count { l.unpack(v.codes!, item: i, into: o.baseAddress! + i * m) } }
                 }
                 // Sizes agree by construction and the count was within bounds already.
                 try? merged.append(codes: codes, ids: Array(UnsafeBufferPointer(start: v.ids!, count: v.count)))
@@ -151,7 +155,7 @@ public struct CodeStore: Sendable {
             run.codes.modify { packed in l.append(codes: codes, count: n, to: &packed, existing: existing) }
         }
         run.ids.append(contentsOf: newIds)
-        largestId = max(largestId, newIds.max() ?? -1)
+        run.largestId = max(run.largestId, newIds.max() ?? -1)
         runs[last] = run
         for i in (r + 1)..<offsets.count { offsets[i] += n }
     }

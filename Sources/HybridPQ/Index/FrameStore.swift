@@ -35,16 +35,24 @@ public struct FrameStore: Sendable {
         return q.bitsPerCode == 4 ? (q.subspaces + 1) / 2 : q.subspaces
     }
 
-    /// Codes of `frames` frames starting at frame `first`, one byte per sub-code.
-    func unpackedCodes(_ c: UnsafePointer<UInt8>, first: Int, frames: Int) -> [UInt8] {
+    /// Appends to `out` the codes of `frames` frames starting at frame `first`, one byte per
+    /// sub-code (8-bit codes copied as they are, 4-bit ones unpacked).
+    func appendCodes(_ c: UnsafePointer<UInt8>, first: Int, frames: Int, to out: inout [UInt8]) {
         let m = quantizer.quantizer.subspaces, b = bytesPerFrame
-        guard quantizer.quantizer.bitsPerCode == 4 else { return Array(UnsafeBufferPointer(start: c + first * b, count: frames * b)) }
-        var out = [UInt8](repeating: 0, count: frames * m)
+        guard quantizer.quantizer.bitsPerCode == 4 else {
+            out.append(contentsOf: UnsafeBufferPointer(start: c + first * b, count: frames * b))
+            return
+        }
         for f in 0..<frames {
             let src = c + (first + f) * b
-            for s in 0..<m { out[f * m + s] = s % 2 == 0 ? src[s / 2] & 0x0F : src[s / 2] >> 4 }
+            for s in 0..<m { out.append(s % 2 == 0 ? src[s / 2] & 0x0F : src[s / 2] >> 4) }
         }
-        return out
+    }
+
+    /// Bytes in memory: codes, refined codes, offsets and both quantizers' codebooks.
+    public var memoryBytes: Int {
+        codes.count + refinedCodes.count + firstFrame.count * MemoryLayout<Int64>.size
+            + 4 * (quantizer.quantizer.codebooks.count + (refiner?.codebooks.count ?? 0))
     }
     /// Mean bytes per item read when the item is re-ranked: frame codes, its offset and its
     /// refined coarse code.

@@ -34,10 +34,7 @@ public struct TwoStageIndex: VectorIndex {
     public var bytesPerItem: Int { hot.bytesPerItem }
     /// Mean cold bytes per item: read only for re-ranked candidates.
     public var coldBytesPerItem: Double { cold.bytesPerItem }
-    public var memoryBytes: Int {
-        hot.memoryBytes + cold.codes.count + cold.refinedCodes.count + cold.firstFrame.count * 8
-            + 4 * (fine.frameQuantizer.quantizer.codebooks.count + (fine.coarseRefiner?.codebooks.count ?? 0))
-    }
+    public var memoryBytes: Int { hot.memoryBytes + cold.memoryBytes }
 
     /// Adds targets with their frames (the batch's sequences, required).
     public mutating func add(_ items: FeatureBatch, ids: [Int64]?) throws(IndexError) {

@@ -45,11 +45,25 @@ public struct FastScanLayout: Sendable, Equatable {
         }
     }
 
+    /// Where `item`'s codes lie: sub-space m's code is `(packed[offset + m · 16] >> shift) & 0xF`.
+    /// Found once per item by the loops that read all of an item's codes.
+    @inline(__always)
+    public func address(item: Int) -> (offset: Int, shift: UInt8) {
+        let j = item % Self.blockSize
+        return ((item / Self.blockSize) * blockBytes + j % Self.bytesPerSubspace, j < Self.bytesPerSubspace ? 0 : 4)
+    }
+
     /// The code of `item` in sub-space `m`.
     @inline(__always)
     public func code(_ packed: UnsafePointer<UInt8>, item: Int, subspace m: Int) -> Int {
-        let j = item % Self.blockSize
-        let byte = packed[(item / Self.blockSize) * blockBytes + m * Self.bytesPerSubspace + j % Self.bytesPerSubspace]
-        return Int(j < Self.bytesPerSubspace ? byte & 0x0F : byte >> 4)
+        let (offset, shift) = address(item: item)
+        return Int((packed[offset + m * Self.bytesPerSubspace] >> shift) & 0x0F)
+    }
+
+    /// All `subspaces` codes of `item`, one per byte, into `out`.
+    @inline(__always)
+    public func unpack(_ packed: UnsafePointer<UInt8>, item: Int, into out: UnsafeMutablePointer<UInt8>) {
+        let (offset, shift) = address(item: item)
+        for m in 0..<subspaces { out[m] = (packed[offset + m * Self.bytesPerSubspace] >> shift) & 0x0F }
     }
 }

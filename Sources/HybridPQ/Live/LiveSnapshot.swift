@@ -14,10 +14,7 @@ public struct LiveSnapshot<Base: SegmentIndex>: Sendable {
     /// absurd `k` never sizes anything; results have `min(k, count)` columns.
     public func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(IndexError) -> SearchResults {
         try parameters.validate()
-        let visible = count
-        var p = parameters
-        p.k = min(parameters.k, max(1, visible))
-        if let r = p.rerank { p.rerank = min(r, max(p.k, visible)) }
+        let p = parameters.capped(items: count)
         let live = segments.filter { $0.liveCount > 0 }
         // Code kinds: every segment as a run of one store — one table build, one scan, one
         // re-ranking, deletions skipped inside the scan. Others (flat, two-stage): part by part.

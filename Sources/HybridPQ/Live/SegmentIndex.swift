@@ -74,12 +74,7 @@ extension CodeStore {
                     let c = run.codes!
                     switch layout {
                     case .rows: for s in 0..<m { codes[i * m + s] = c[row * m + s] }
-                    case let .fastScan(l):
-                        // `l.code` per sub-code, with the block and nibble found once per row.
-                        let j = row % FastScanLayout.blockSize, half = FastScanLayout.blockSize / 2
-                        let base = c + (row / FastScanLayout.blockSize) * l.blockBytes + j % half
-                        let shift: UInt8 = j < half ? 0 : 4
-                        for s in 0..<m { codes[i * m + s] = (base[s * half] >> shift) & 0x0F }
+                    case let .fastScan(l): codes.withUnsafeMutableBufferPointer { l.unpack(c, item: row, into: $0.baseAddress! + i * m) }
                     }
                 }
             }

@@ -57,8 +57,8 @@ struct WriteAheadLog {
         var st = stat()
         guard fstat(fd, &st) == 0 else { Glibc.close(fd); throw .io(path: path, reason: "stat: \(String(cString: strerror(errno)))") }
         if st.st_size == 0 {
-            var header = Self.magic + le(Self.version)
-            header += le(CRC32C.checksum(header))
+            var header = Self.magic + IndexFile.le(Self.version)
+            header += IndexFile.le(CRC32C.checksum(header))
             do { try write(header) } catch { Glibc.close(fd); throw error }
             do { try sync() } catch { Glibc.close(fd); throw error }
         }
@@ -70,7 +70,7 @@ struct WriteAheadLog {
     /// Appends one record (not yet durable: see `sync`).
     func append(_ record: LogRecord) throws(LiveIndexError) {
         let payload = Self.encode(record)
-        try write(le(UInt32(payload.count)) + le(CRC32C.checksum(payload)) + payload)
+        try write(IndexFile.le(UInt32(payload.count)) + IndexFile.le(CRC32C.checksum(payload)) + payload)
     }
 
     /// Makes every appended record durable.
@@ -146,12 +146,12 @@ struct WriteAheadLog {
     /// mask, count × length × width f32 values.
     static func encode(_ r: LogRecord) -> [UInt8] {
         var out: [UInt8] = [r.operation.rawValue, r.items?.sequences == nil ? 0 : 1, 0, 0]
-        out += le(UInt32(r.ids.count)) + le(UInt32(r.items?.vectors.columns ?? 0))
+        out += IndexFile.le(UInt32(r.ids.count)) + IndexFile.le(UInt32(r.items?.vectors.columns ?? 0))
         r.ids.withUnsafeBytes { out += $0 }
         if let items = r.items {
             items.vectors.values.withUnsafeBytes { out += $0 }
             if let s = items.sequences {
-                out += le(UInt32(s.length)) + le(UInt32(s.values.columns))
+                out += IndexFile.le(UInt32(s.length)) + IndexFile.le(UInt32(s.values.columns))
                 out += s.mask
                 s.values.values.withUnsafeBytes { out += $0 }
             }
@@ -223,10 +223,6 @@ struct WriteAheadLog {
         }
     }
 
-    static func u32(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
-        UInt32(b[at]) | UInt32(b[at + 1]) << 8 | UInt32(b[at + 2]) << 16 | UInt32(b[at + 3]) << 24
-    }
+    /// The index file's little-endian reader (one definition for every format).
+    static func u32(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt32 { IndexFile.u32(b, at) }
 }
-
-/// Little-endian bytes of `v`.
-func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }

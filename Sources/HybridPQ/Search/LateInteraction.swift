@@ -113,7 +113,7 @@ public struct LateInteractionReranker: Reranker {
             for p in positions {
                 guard p < store.count, let c else { ranges.append(0..<0); continue }
                 let lo = Int(first[p]), hi = Int(first[p + 1]), start = codes.count / m
-                codes.append(contentsOf: store.unpackedCodes(c, first: lo, frames: hi - lo))
+                store.appendCodes(c, first: lo, frames: hi - lo, to: &codes)
                 ranges.append(start..<(start + hi - lo))
             }
         }

@@ -41,11 +41,8 @@ public struct ExactTableReranker: Reranker {
                     let c = codes + row * m
                     for sub in 0..<m { s += lut[sub * kw + Int(c[sub])] }
                 case let .fastScan(layout):
-                    // `layout.code` per sub-code, with the block and nibble found once per item.
-                    let j = row % FastScanLayout.blockSize, half = FastScanLayout.bytesPerSubspace
-                    let base = codes + (row / FastScanLayout.blockSize) * layout.blockBytes + j % half
-                    let shift: UInt8 = j < half ? 0 : 4
-                    for sub in 0..<m { s += lut[sub * kw + Int((base[sub * half] >> shift) & 0x0F)] }
+                    let (offset, shift) = layout.address(item: row), half = FastScanLayout.bytesPerSubspace
+                    for sub in 0..<m { s += lut[sub * kw + Int((codes[offset + sub * half] >> shift) & 0x0F)] }
                 }
                 return s
             }
