@@ -29,12 +29,11 @@ public struct LookupTables: Sendable {
 }
 
 extension ProductQuantizer {
-    /// Batches of at most this many queries of a quantizer with at most `directTableCodewords`
-    /// codewords get their tables from plain loops rather than BLAS. Measured one-query p50 on
+    /// Batches of at most this many queries of a 4-bit quantizer (K = 16) get their tables from
+    /// plain loops rather than BLAS. Measured one-query p50 on
     /// debian-desc: pq4 16 / 32 B 26.6 / 35.2 µs with loops against 28.2 / 38.2 with BLAS; for
     /// 8-bit codes (K = 256) BLAS was as fast or faster (52.6 vs 55.9 µs at 16 B), so it keeps them.
     static let directTableQueries = 2
-    static let directTableCodewords = 16
 
     /// Lookup tables for every row of `queries` under `metric`, one BLAS product per sub-space
     /// (queries are read in place through a strided view; no copies).
@@ -49,17 +48,23 @@ extension ProductQuantizer {
         queries.values.withUnsafeBufferPointer { q in
             codebooks.withUnsafeBufferPointer { books in
                 values.withUnsafeMutableBufferPointer { out in
-                    if nq <= Self.directTableQueries && k <= Self.directTableCodewords {
+                    if nq <= Self.directTableQueries && k == 16 {
                         // One query of a 4-bit quantizer: M tiny products (1 × d by d × 16), where
-                        // BLAS's per-call cost dominates a one-query search. Plain loops instead.
-                        for i in 0..<nq {
-                            for s in 0..<m {
-                                let qs = q.baseAddress! + i * dimension + s * d
-                                for c in 0..<k {
-                                    let w = books.baseAddress! + (s * k + c) * d
-                                    var dot: Float = 0
-                                    for j in 0..<d { dot += qs[j] * w[j] }
-                                    out[i * m * k + s * k + c] = alpha * dot
+                        // BLAS's per-call cost dominates a one-query search. Sixteen codewords at
+                        // once over the transposed codebooks instead: each lane sums its d
+                        // products in order, exactly as a scalar loop would.
+                        transposedBooks.withUnsafeBufferPointer { tb in
+                            let rows = UnsafeRawPointer(tb.baseAddress!)
+                            for i in 0..<nq {
+                                for s in 0..<m {
+                                    let qs = q.baseAddress! + i * dimension + s * d
+                                    var dot = SIMD16<Float>()
+                                    for j in 0..<d {
+                                        let w = rows.loadUnaligned(fromByteOffset: (s * d + j) * 16 * 4, as: SIMD16<Float>.self)
+                                        dot += SIMD16(repeating: qs[j]) * w
+                                    }
+                                    UnsafeMutableRawPointer(out.baseAddress! + i * m * k + s * k)
+                                        .storeBytes(of: alpha * dot, as: SIMD16<Float>.self)
                                 }
                             }
                         }
@@ -75,13 +80,18 @@ extension ProductQuantizer {
         }
         if metric == .l2 {
             // −‖q_m − c‖² = 2⟨q_m, c⟩ − ‖c‖² − ‖q_m‖²
-            let cn = codewordSquaredNorms()
-            for i in 0..<nq {
-                for s in 0..<m {
-                    var qn: Float = 0
-                    for j in 0..<d { let v = queries.values[i * dimension + s * d + j]; qn += v * v }
-                    let base = i * m * k + s * k
-                    for c in 0..<k { values[base + c] -= cn[s * k + c] + qn }
+            codewordSquaredNorms().withUnsafeBufferPointer { cn in
+                queries.values.withUnsafeBufferPointer { q in
+                    values.withUnsafeMutableBufferPointer { out in
+                        for i in 0..<nq {
+                            for s in 0..<m {
+                                var qn: Float = 0
+                                for j in 0..<d { let v = q[i * dimension + s * d + j]; qn += v * v }
+                                let base = i * m * k + s * k
+                                for c in 0..<k { out[base + c] -= cn[s * k + c] + qn }
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -17,6 +17,9 @@ public struct ProductQuantizer: Sendable, Equatable {
     /// ‖c‖² of every codeword (`M × K`), kept with the codebooks: L2 tables and encoding need
     /// them on every call, and a one-query search should not recompute M·K·d products.
     private var squaredNorms: [Float]
+    /// For K = 16 only (else empty): each sub-space's codebook transposed, `M × d × 16` floats,
+    /// so a one-query table is d multiply-adds of 16-wide vectors (`lookupTables`).
+    private(set) var transposedBooks: [Float]
 
     /// Components per sub-vector d = D / M.
     public var subDimension: Int { dimension / subspaces }
@@ -39,6 +42,8 @@ public struct ProductQuantizer: Sendable, Equatable {
         self.bitsPerCode = bitsPerCode
         self.codebooks = codebooks
         squaredNorms = Self.squaredNorms(codebooks, count: subspaces * (1 << bitsPerCode), subDimension: dimension / subspaces)
+        transposedBooks = Self.transposed(codebooks, subspaces: subspaces, codewords: 1 << bitsPerCode,
+                                          subDimension: dimension / subspaces)
     }
 
     /// Checks a shape without building anything.
@@ -99,10 +104,23 @@ public struct ProductQuantizer: Sendable, Equatable {
         codebooks.replaceSubrange((m * size)..<((m + 1) * size), with: book.values)
         let norms = Self.squaredNorms(book.values, count: codewords, subDimension: subDimension)
         squaredNorms.replaceSubrange((m * codewords)..<((m + 1) * codewords), with: norms)
+        transposedBooks = Self.transposed(codebooks, subspaces: subspaces, codewords: codewords, subDimension: subDimension)
     }
 
     /// Squared norms of every codeword, `M × K` (used by L2 lookup tables and encoding).
     public func codewordSquaredNorms() -> [Float] { squaredNorms }
+
+    /// `books` (`M × K × d`) as `M × d × K` when K = 16; empty otherwise.
+    static func transposed(_ books: [Float], subspaces: Int, codewords k: Int, subDimension d: Int) -> [Float] {
+        guard k == 16 else { return [] }
+        var out = [Float](repeating: 0, count: books.count)
+        for m in 0..<subspaces {
+            for c in 0..<k {
+                for j in 0..<d { out[(m * d + j) * k + c] = books[(m * k + c) * d + j] }
+            }
+        }
+        return out
+    }
 
     /// ‖c‖² of `count` consecutive codewords of `d` floats.
     static func squaredNorms(_ books: [Float], count: Int, subDimension d: Int) -> [Float] {

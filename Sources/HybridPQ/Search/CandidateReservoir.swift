@@ -80,6 +80,15 @@ public struct CandidateReservoir: SearchCollector {
         }
     }
 
+    /// The kept pairs (the best `k`, or all when fewer were offered), with the best `first` of
+    /// them at the front (in no particular order there or after).
+    public mutating func ranked(first: Int) -> [(sum: UInt16, position: Int)] {
+        select()
+        let n = count
+        if first < n { keys.withUnsafeMutableBufferPointer { Self.partition($0.baseAddress!, count: n, keep: first) } }
+        return (0..<n).map { (UInt16(truncatingIfNeeded: keys[$0] >> 32), Int(UInt32.max - UInt32(truncatingIfNeeded: keys[$0]))) }
+    }
+
     /// The kept positions (the best `k`, or all when fewer were offered), in no particular order.
     public mutating func positions() -> [Int] {
         select()

@@ -76,8 +76,11 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
             }
             var reservoirs = FastScanSearch.collect(runs: runs, layout: fs, tables: quantized, depth: depth,
                                                     kernel: p.resolvedKernel, threads: p.threads, accept: byPosition)
+            if rerank == nil || rerank is ExactTableReranker {
+                return Self.boundedRerank(&reservoirs, quantized: quantized, tables: tables, layout: layout, runs: runs,
+                                          batchStart: batchStart, k: p.k, threads: p.threads)
+            }
             candidates = (0..<reservoirs.count).map { reservoirs[$0].positions() }
-            if rerank == nil { rerank = ExactTableReranker() }
         }
         return Self.rerank(candidates, with: rerank!, tables: tables, layout: layout, runs: runs, batchStart: batchStart,
                            k: p.k, threads: p.threads)
@@ -97,6 +100,49 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
                     let scores = reranker.scores(of: positions, RerankInput(query: q, batchStart: batchStart, tables: tables,
                                                                                   layout: layout, runs: runs))
                     for (p, s) in zip(positions, scores) { out.value[q].offer(score: s, id: runs.id(at: p)) }
+                }
+            }
+        }
+        return finals
+    }
+
+    /// Exact re-ranking of fast-scan candidates that skips those whose quantized sum proves
+    /// they cannot enter: the best `k` by quantized sum are scored first, then the others in
+    /// groups, each candidate only while `QuantizedLookupTable.upperBound` of its sum reaches
+    /// the k-th exact score so far. A skipped candidate's exact score is below every kept one,
+    /// so the results are exactly those of re-scoring all candidates.
+    static func boundedRerank(_ reservoirs: inout [CandidateReservoir], quantized: [QuantizedLookupTable], tables: LookupTables,
+                              layout: CodeLayout, runs: [CodeRunView], batchStart: Int, k: Int, threads: Int) -> [TopK] {
+        let group = 16
+        var finals = (0..<reservoirs.count).map { _ in TopK(k: k) }
+        let ranked = (0..<reservoirs.count).map { reservoirs[$0].ranked(first: k) }
+        finals.withUnsafeMutableBufferPointer { fb in
+            let out = UncheckedSendable(fb.baseAddress!)
+            let shared = UncheckedSendable((ranked, quantized, tables, runs))
+            parallelChunks(count: ranked.count, threads: threads, minimumChunk: 16) { chunk in
+                let (ranked, quantized, tables, runs) = shared.value
+                let exact = ExactTableReranker()
+                for q in chunk {
+                    let pairs = ranked[q], input = RerankInput(query: q, batchStart: batchStart, tables: tables,
+                                                               layout: layout, runs: runs)
+                    var next = 0, positions: [Int] = []
+                    positions.reserveCapacity(max(k, group))
+                    while next < pairs.count {
+                        positions.removeAll(keepingCapacity: true)
+                        if next == 0 {
+                            // The best k by quantized sum: they set the first threshold.
+                            next = min(k, pairs.count)
+                            for i in 0..<next { positions.append(pairs[i].position) }
+                        } else {
+                            let threshold = out.value[q].count < k ? -Float.infinity : out.value[q].threshold
+                            while next < pairs.count && positions.count < group {
+                                if quantized[q].upperBound(pairs[next].sum) >= threshold { positions.append(pairs[next].position) }
+                                next += 1
+                            }
+                        }
+                        let scores = exact.scores(of: positions, input)
+                        for (p, s) in zip(positions, scores) { out.value[q].offer(score: s, id: runs.id(at: p)) }
+                    }
                 }
             }
         }

@@ -38,7 +38,7 @@ enum FastScanSearch {
                         kernel.scan(codes: codes + b * layout.blockBytes, blocks: nb, paddedSubspaces: layout.paddedSubspaces,
                                     query: query(table, rest, top, sums.baseAddress!, masks.baseAddress!))
                         offer(sums: sums.baseAddress!, masks: masks.baseAddress!, firstBlock: b, blocks: nb,
-                              range: range, offset: run.offset, top: &top)
+                              range: range, offset: run.offset, ceiling: lut.rest[0], top: &top)
                         b += nb
                     }
                 }
@@ -64,8 +64,10 @@ enum FastScanSearch {
                             kernel.scanPair(codes: codes + b * layout.blockBytes, blocks: nb,
                                             paddedSubspaces: layout.paddedSubspaces,
                                             queries: (query(t0, r0, top0, s0, m0), query(t1, r1, top1, s1, m1)))
-                            offer(sums: s0, masks: m0, firstBlock: b, blocks: nb, range: range, offset: run.offset, top: &top0)
-                            offer(sums: s1, masks: m1, firstBlock: b, blocks: nb, range: range, offset: run.offset, top: &top1)
+                            offer(sums: s0, masks: m0, firstBlock: b, blocks: nb, range: range, offset: run.offset,
+                                  ceiling: luts.0.rest[0], top: &top0)
+                            offer(sums: s1, masks: m1, firstBlock: b, blocks: nb, range: range, offset: run.offset,
+                                  ceiling: luts.1.rest[0], top: &top1)
                             b += nb
                         }
                     }
@@ -81,64 +83,94 @@ enum FastScanSearch {
         FastScanQuery(lut: lut, rest: rest, floor: top.floor, out: out, masks: masks)
     }
 
-    /// The k-th largest reported sum among items `lo..<hi` of the chunk (0 when fewer): a
-    /// histogram of the high bytes finds its bin, a second one of the low bytes within it.
-    static func kthLargest(sums: UnsafePointer<UInt16>, masks: UnsafePointer<UInt32>, firstBlock b: Int, blocks nb: Int,
-                           lo: Int, hi: Int, k: Int) -> UInt16 {
+    /// Bins of `chunkFloor`'s histogram: enough that the k-th best sum's bin holds few others.
+    static let floorBins = 1024
+
+    /// A floor for the chunk: the lower edge of the histogram bin that holds the k-th largest
+    /// reported sum among items `lo..<hi` (0 when fewer are reported) — never above the k-th
+    /// best, so every item of the chunk's best `k` still passes it. The bins are `1 << shift`
+    /// wide, the shift chosen so `ceiling` (the largest sum the table allows) falls in one of
+    /// at most `floorBins`: the sums of M = 32 tables stay below 4,096, so a fixed high-byte
+    /// split would put them all in 16 bins, the k-th in a crowded one. Two histograms (even and
+    /// odd items) so that runs of equal bins do not serialize on one counter.
+    static func chunkFloor(sums: UnsafePointer<UInt16>, masks: UnsafePointer<UInt32>, firstBlock b: Int, blocks nb: Int,
+                           lo: Int, hi: Int, k: Int, ceiling: UInt16) -> UInt16 {
         let bs = FastScanLayout.blockSize
-        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 512) { h -> UInt16 in
+        let shift = max(0, (UInt16.bitWidth - ceiling.leadingZeroBitCount) - floorBins.trailingZeroBitCount)
+        let bins = Int(ceiling >> UInt16(shift)) + 1
+        return withUnsafeTemporaryAllocation(of: UInt16.self, capacity: 2 * bins) { h -> UInt16 in
             h.initialize(repeating: 0)
-            let high = h.baseAddress!, low = high + 256
-            // One pass: high-byte histogram of the reported sums in range, and a copy of them.
-            return withUnsafeTemporaryAllocation(of: UInt16.self, capacity: nb * bs) { kept -> UInt16 in
-                var n = 0
-                for blk in 0..<nb {
-                    var mask = UInt64(masks[blk])
-                    let first = (b + blk) * bs
-                    if first < lo { mask &= ~((1 << UInt64(min(63, lo - first))) - 1) }
-                    if first + bs > hi { mask &= (1 << UInt64(max(0, hi - first))) - 1 }
-                    if mask == 0xFFFF_FFFF {
-                        for j in 0..<bs { let v = sums[blk * bs + j]; kept[n + j] = v; high[Int(v >> 8)] &+= 1 }
-                        n += bs
-                    } else {
-                        while mask != 0 {
-                            let v = sums[blk * bs + mask.trailingZeroBitCount]
-                            mask &= mask - 1
-                            kept[n] = v; n += 1; high[Int(v >> 8)] &+= 1
-                        }
+            let even = h.baseAddress!, odd = even + bins
+            for blk in 0..<nb {
+                var mask = UInt64(masks[blk])
+                let first = (b + blk) * bs, row = sums + blk * bs
+                if first < lo { mask &= ~((1 << UInt64(min(63, lo - first))) - 1) }
+                if first + bs > hi { mask &= (1 << UInt64(max(0, hi - first))) - 1 }
+                if mask == 0xFFFF_FFFF {
+                    var j = 0
+                    while j < bs {
+                        even[Int(row[j] >> UInt16(shift))] &+= 1
+                        odd[Int(row[j + 1] >> UInt16(shift))] &+= 1
+                        j += 2
+                    }
+                } else {
+                    while mask != 0 {
+                        even[Int(row[mask.trailingZeroBitCount] >> UInt16(shift))] &+= 1
+                        mask &= mask - 1
                     }
                 }
-                var top = 255, seen = 0
-                while top > 0 && seen + Int(high[top]) < k { seen += Int(high[top]); top -= 1 }
-                guard seen + Int(high[top]) >= k else { return 0 }
-                for i in 0..<n where Int(kept[i] >> 8) == top { low[Int(kept[i] & 0xFF)] &+= 1 }
-                var bottom = 255
-                while bottom > 0 && seen + Int(low[bottom]) < k { seen += Int(low[bottom]); bottom -= 1 }
-                return UInt16(top << 8 | bottom)
             }
+            var bin = bins - 1, seen = Int(even[bin]) + Int(odd[bin])
+            while bin > 0 && seen < k { bin -= 1; seen += Int(even[bin]) + Int(odd[bin]) }
+            return seen >= k ? UInt16(bin << shift) : 0
         }
     }
 
     /// Offers the items of `blocks` blocks from `firstBlock` that lie in `range` and that the
     /// kernel reported (its masks; the sums of other blocks may be stale), as positions
-    /// `offset + row`. Once the collector has a floor almost every mask is 0, so they are
-    /// checked eight at a time.
+    /// `offset + row` (`ceiling`: the largest sum the query's table allows). Once the collector
+    /// has a floor almost every mask is 0, so they are checked eight at a time.
     @inline(__always)
     static func offer(sums: UnsafePointer<UInt16>, masks: UnsafePointer<UInt32>, firstBlock b: Int,
-                      blocks nb: Int, range: Range<Int>, offset: Int, top: inout CandidateReservoir) {
+                      blocks nb: Int, range: Range<Int>, offset: Int, ceiling: UInt16, top: inout CandidateReservoir) {
         let bs = FastScanLayout.blockSize
         let lo = max(range.lowerBound, b * bs), hi = min(range.upperBound, (b + nb) * bs)
         // Many reports (a first chunk, scanned before the reservoir has a floor): only the
-        // chunk's own k best can enter, so its k-th best sum is a floor too — found by two
-        // 256-bin histograms instead of the reservoir's repeated selections. Not with an accept
-        // hook: rejected items must not count toward k.
+        // chunk's own k best can enter, so a floor under its k-th best sum is a floor too —
+        // found by one histogram pass instead of the reservoir's repeated selections. Not with
+        // an accept hook: rejected items must not count toward k.
         var chunkFloor: UInt16 = 0
         if top.accept == nil {
             var reported = 0
             for blk in 0..<nb { reported += masks[blk].nonzeroBitCount }
             if reported > 2 * top.k {
-                chunkFloor = kthLargest(sums: sums, masks: masks, firstBlock: b, blocks: nb, lo: lo, hi: hi, k: top.k)
+                chunkFloor = Self.chunkFloor(sums: sums, masks: masks, firstBlock: b, blocks: nb, lo: lo, hi: hi, k: top.k,
+                                              ceiling: ceiling)
             }
+        }
+        // The block's reported items within the range.
+        @inline(__always) func reported(_ blk: Int) -> UInt64 {
+            var mask = UInt64(masks[blk])
+            let first = (b + blk) * bs
+            if first < lo { mask &= ~((1 << UInt64(min(63, lo - first))) - 1) }
+            if first + bs > hi { mask &= (1 << UInt64(max(0, hi - first))) - 1 }
+            return mask
+        }
+        if chunkFloor > 0 {
+            // Nearly every item reported, a few percent above the floor at random places: a
+            // branch per item mispredicts too often, so each block's items at or above the
+            // floor are found as a bit mask, four sums per 64-bit word.
+            for blk in 0..<nb {
+                var mask = reported(blk) & UInt64(atLeast(sums + blk * bs, chunkFloor))
+                let first = (b + blk) * bs
+                while mask != 0 {
+                    let j = mask.trailingZeroBitCount
+                    mask &= mask - 1
+                    let s = sums[blk * bs + j]
+                    if s >= top.floor { top.add(sum: s, position: offset + first + j) }
+                }
+            }
+            return
         }
         var blk = 0
         while blk < nb {
@@ -150,19 +182,37 @@ enum FastScanSearch {
             let end = min(nb, blk + 8)
             while blk < end {
                 defer { blk += 1 }
-                var mask = UInt64(masks[blk])
-                if mask == 0 { continue }
+                var mask = reported(blk)
                 let first = (b + blk) * bs
-                if first < lo { mask &= ~((1 << UInt64(lo - first)) - 1) }
-                if first + bs > hi { mask &= (1 << UInt64(max(0, hi - first))) - 1 }
                 while mask != 0 {
                     let j = mask.trailingZeroBitCount
                     mask &= mask - 1
                     let s = sums[blk * bs + j]
                     // The floor may have risen since the kernel ran (a selection in this loop).
-                    if s >= top.floor && s >= chunkFloor { top.add(sum: s, position: offset + first + j) }
+                    if s >= top.floor { top.add(sum: s, position: offset + first + j) }
                 }
             }
         }
+    }
+
+    /// Bit j set when `sums[j] ≥ floor`, for the 32 sums of a block. Sums and floor are below
+    /// 2¹⁵ (at most 127 · 257), so within each 16-bit field `(v | 2¹⁵) − floor` keeps bit 15
+    /// exactly when v ≥ floor and never borrows from the next field; one multiplication then
+    /// gathers a word's four bits 15, 31, 47, 63 into bits 48…51 (the shifted copies land on
+    /// distinct bits, so nothing carries into them). A stale sum of an unreported item may be
+    /// anything; its bit is masked off by the caller.
+    @inline(__always)
+    static func atLeast(_ sums: UnsafePointer<UInt16>, _ floor: UInt16) -> UInt32 {
+        let high: UInt64 = 0x8000_8000_8000_8000
+        let f = UInt64(floor) &* 0x0001_0001_0001_0001
+        let gather: UInt64 = 1 << 48 | 1 << 33 | 1 << 18 | 1 << 3
+        let raw = UnsafeRawPointer(sums)
+        var mask: UInt32 = 0
+        for w in 0..<(FastScanLayout.blockSize / 4) {
+            let v = raw.loadUnaligned(fromByteOffset: w * 8, as: UInt64.self)
+            let bits = (((v | high) &- f) & high) >> 15
+            mask |= UInt32(truncatingIfNeeded: ((bits &* gather) >> 48) & 0xF) << UInt32(4 * w)
+        }
+        return mask
     }
 }

@@ -36,8 +36,8 @@ struct PQ4IndexTests {
         }
     }
 
-    @Test("results equal the sort-based reference for every kernel (odd M, n not a multiple of 32, M ≥ 48: early stopping)",
-          arguments: [(3, 1001), (8, 64), (12, 777), (24, 45), (48, 4001)])
+    @Test("results equal the sort-based reference for every kernel (odd M, n not a multiple of 32, M ≥ 48: early stopping, first chunks over 2k)",
+          arguments: [(3, 1001), (8, 64), (12, 777), (24, 45), (48, 4001), (64, 2500)])
     func matchesReference(m: Int, n: Int) throws {
         let columns = max(24, m)
         let index = try Self.index(m: m, n: n, columns: columns)

@@ -141,26 +141,3 @@ struct FastScanKernelTests {
         }
     }
 }
-
-@Suite("Quantized lookup tables")
-struct QuantizedLookupTableTests {
-    @Test("estimates stay within the documented bound, entries fit 7 bits and rest bounds are exact")
-    func bounds() {
-        var rng = SeededGenerator(seed: 8)
-        for m in [1, 7, 64, 257] {
-            let lut = (0..<(m * 16)).map { _ in rng.nextGaussian() * 10 - 3 }
-            let q = lut.withUnsafeBufferPointer { QuantizedLookupTable(lut: $0.baseAddress!, subspaces: m, paddedSubspaces: m + (m & 1)) }
-            #expect(q.entries.max()! == UInt8(QuantizedLookupTable.maximumEntry))
-            #expect(255 * (m + (m & 1)) <= 65_535 + 255)   // 257 · 255 = 65,535
-            #expect(q.rest == FastScanKernelTests.rest(q.entries, m: m + (m & 1)))
-            for _ in 0..<200 {
-                let codes = (0..<m).map { _ in Int(rng.next() % 16) }
-                let exact = (0..<m).reduce(0.0) { $0 + Double(lut[$1 * 16 + codes[$1]]) }
-                let sum = (0..<m).reduce(0) { $0 + Int(q.entries[$1 * 16 + codes[$1]]) }
-                #expect(sum <= 65_535)
-                let estimate = Double(q.score(UInt16(sum)))
-                #expect(abs(estimate - exact) <= Double(q.maximumError) * 1.001 + 1e-4 * abs(exact))
-            }
-        }
-    }
-}

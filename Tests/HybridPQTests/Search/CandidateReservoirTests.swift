@@ -49,4 +49,19 @@ struct CandidateReservoirTests {
         #expect(r.floor == 0)
         #expect(Set(r.positions()) == Set(0..<7))
     }
+
+    @Test("ranked(first:) keeps the best k pairs with their sums, the best `first` of them in front",
+          arguments: [(50, 1), (50, 10), (50, 49), (50, 50), (50, 80)])
+    func ranked(k: Int, first: Int) {
+        var rng = SeededGenerator(seed: UInt64(k * 31 + first))
+        let sums = (0..<4_000).map { _ in UInt16(rng.next() % 500) }
+        var r = CandidateReservoir(k: k)
+        for (p, s) in sums.enumerated() where s >= r.floor { r.add(sum: s, position: p) }
+        let pairs = r.ranked(first: first)
+        #expect(Set(pairs.map(\.position)) == Self.reference(sums, positions: Array(0..<sums.count), k: k))
+        for pair in pairs { #expect(sums[pair.position] == pair.sum) }
+        let front = min(first, pairs.count)
+        #expect(Set(pairs.prefix(front).map(\.position))
+                == Self.reference(pairs.map(\.sum), positions: pairs.map(\.position), k: front))
+    }
 }
