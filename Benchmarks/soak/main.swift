@@ -239,20 +239,28 @@ let busy = readPhase { @Sendable in
     }
     try? index.commit()
 }
+// The readers alone again, on the index as the writer left it (its segments and tombstones):
+// separates what concurrent writing costs from what the index's new shape costs.
+log("phase 3: \(o.readers) readers alone on the written index…")
+let after = readPhase(writer: nil)
 let final = index.snapshot()
 let contents = Set(final.segments.flatMap { s in s.liveRows.map { s.index.id(atRow: $0) } })
 let expected = writerState.expected, writeError = writerState.error
-let ok = writeError == nil && contents == expected && alone.phantoms + busy.phantoms == 0 && alone.lost + busy.lost == 0
+let phantoms = alone.phantoms + busy.phantoms + after.phantoms, lost = alone.lost + busy.lost + after.lost
+let checked = alone.checked + busy.checked + after.checked
+let ok = writeError == nil && contents == expected && phantoms == 0 && lost == 0
 let ratio = busy.0.qps / max(1, alone.0.qps)
 print(String(format: """
 pqsoak: %d items, D = %d, pq4 %d B, %d readers, writer %d ops at %d/s
   readers alone:        %8.0f QPS   p50 %7.1f µs   p99 %7.1f µs   (%d searches)
   readers + writer:     %8.0f QPS   p50 %7.1f µs   p99 %7.1f µs   (%d searches)   %.1f %% of read-only QPS
+  readers alone after:  %8.0f QPS   p50 %7.1f µs   p99 %7.1f µs   (%d searches)   %.1f %% (the written index's shape)
   checks: phantoms %d, lost %d of %d sampled, final contents %@ (%d items, %d segments)%@
   remove one id (memory-only copy, snapshots held): p50 %.2f µs, p99 %.2f µs, mean %.2f µs
 """, o.items, o.dimension, o.bytes, o.readers, o.operations, o.rate,
       alone.0.qps, alone.0.p50, alone.0.p99, alone.0.searches, busy.0.qps, busy.0.p50, busy.0.p99, busy.0.searches, 100 * ratio,
-      alone.phantoms + busy.phantoms, alone.lost + busy.lost, alone.checked + busy.checked,
+      after.0.qps, after.0.p50, after.0.p99, after.0.searches, 100 * after.0.qps / max(1, alone.0.qps),
+      phantoms, lost, checked,
       contents == expected ? "as expected" : "DIFFER", contents.count, final.segments.count, writeError.map { "; writer: \($0)" } ?? "",
       removeFigures.p50, removeFigures.p99, removeFigures.mean))
 if let json = o.json {
@@ -260,7 +268,8 @@ if let json = o.json {
     {"items": \(o.items), "dimension": \(o.dimension), "bytes": \(o.bytes), "readers": \(o.readers), "operations": \(o.operations), "rate": \(o.rate),
      "alone": {"qps": \(alone.0.qps), "p50_us": \(alone.0.p50), "p99_us": \(alone.0.p99)},
      "with_writer": {"qps": \(busy.0.qps), "p50_us": \(busy.0.p50), "p99_us": \(busy.0.p99)},
-     "qps_ratio": \(ratio), "remove_p50_us": \(removeFigures.p50), "remove_p99_us": \(removeFigures.p99), "phantoms": \(alone.phantoms + busy.phantoms), "lost": \(alone.lost + busy.lost), "final_as_expected": \(contents == expected)}
+     "alone_after": {"qps": \(after.0.qps), "p50_us": \(after.0.p50), "p99_us": \(after.0.p99)},
+     "qps_ratio": \(ratio), "remove_p50_us": \(removeFigures.p50), "remove_p99_us": \(removeFigures.p99), "phantoms": \(phantoms), "lost": \(lost), "final_as_expected": \(contents == expected)}
     """
     try text.write(toFile: json, atomically: true, encoding: .utf8)
 }

@@ -51,6 +51,19 @@ public struct DeletionBitmap: Sendable, Equatable {
         return out
     }
 
+    /// Sets bit `start + row` of `words` (a flat bitmap) for every deleted row, a word of
+    /// this bitmap at a time.
+    func insertDeleted(into words: inout [UInt64], at start: Int) {
+        let shift = UInt64(start & 63), base = start >> 6
+        for (c, chunk) in chunks.enumerated() {
+            for (i, word) in chunk.enumerated() where word != 0 {
+                let w = base + c * Self.chunkWords + i
+                words[w] |= word << shift
+                if shift != 0 { let carry = word >> (64 - shift); if carry != 0 { words[w + 1] |= carry } }
+            }
+        }
+    }
+
     /// Rows not deleted.
     public var liveCount: Int { rows - deletedCount }
 }

@@ -33,28 +33,20 @@ extension SegmentIndex {
 
 /// The pieces of a search of several code stores as one: their runs in order, and the positions
 /// to skip (each part's deleted rows, found by the part's first position).
-func combinedStore(_ stores: [(store: CodeStore, deleted: DeletionBitmap)]) throws(IndexError) -> (CodeStore, (@Sendable (Int) -> Bool)?)? {
+func combinedStore(_ stores: [(store: CodeStore, deleted: DeletionBitmap)]) throws(IndexError) -> (CodeStore, PositionSet?)? {
     guard let layout = stores.first?.store.layout else { return nil }
-    var runs: [CodeRun] = [], starts: [Int] = [], bitmaps: [DeletionBitmap] = []
+    var runs: [CodeRun] = [], parts: [(start: Int, deleted: DeletionBitmap)] = []
     var at = 0
     for (store, deleted) in stores where store.count > 0 {
         guard store.layout == layout else { return nil }
         runs += store.runs.filter { $0.count > 0 }
-        starts.append(at)
-        bitmaps.append(deleted)
+        parts.append((at, deleted))
         at += store.count
     }
     guard !runs.isEmpty else { return nil }
     let combined = try CodeStore(layout: layout, runs: runs)
-    let anyDeleted = bitmaps.contains { $0.deletedCount > 0 }
-    let (partStarts, partBitmaps) = (starts, bitmaps)
-    guard anyDeleted else { return (combined, nil) }
-    return (combined, { p in
-        // The part holding position p: the last start ≤ p.
-        var lo = 0, hi = partStarts.count - 1
-        while lo < hi { let mid = (lo + hi + 1) / 2; if partStarts[mid] <= p { lo = mid } else { hi = mid - 1 } }
-        return partBitmaps[lo].contains(p - partStarts[lo])
-    })
+    guard parts.contains(where: { $0.deleted.deletedCount > 0 }) else { return (combined, nil) }
+    return (combined, PositionSet(count: at, parts: parts))
 }
 
 extension CodeStore {

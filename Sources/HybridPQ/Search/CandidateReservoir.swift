@@ -36,10 +36,19 @@ public struct CandidateReservoir: SearchCollector {
     @inline(__always)
     public mutating func add(sum: UInt16, position: Int) {
         if let accept, !accept.accepts(Int64(position)) { return }
+        append(sum: sum, position: position)
+    }
+
+    /// `add` for a position the accept hook has already passed.
+    @inline(__always)
+    mutating func append(sum: UInt16, position: Int) {
         keys[count] = UInt64(sum) << 32 | UInt64(UInt32.max - UInt32(position))
         count += 1
         if count == keys.count { select() }
     }
+
+    /// Raises `floor` to `sum` when the caller knows that k kept pairs are at least that good.
+    mutating func raiseFloor(to sum: UInt16) { floor = max(floor, sum) }
 
     /// Keeps the best `k` pairs (unordered) and sets `floor` from the k-th.
     private mutating func select() {

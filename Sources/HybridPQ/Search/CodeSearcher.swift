@@ -50,10 +50,7 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
         var byPosition = p.filter.map { f in
             runs.count == 1 && runs[0].ids != nil ? AcceptHook(f, positionsOf: runs[0].ids!) : AcceptHook { f.accepts(runs.id(at: Int($0))) }
         }
-        if let excluded = p.excludedPositions {
-            let filter = byPosition
-            byPosition = AcceptHook { !excluded(Int($0)) && (filter?.accepts($0) ?? true) }
-        }
+        if let excluded = p.excludedPositions { byPosition = AcceptHook(excluding: excluded, then: byPosition) }
         let candidates: [[Int]]
         var rerank = reranker
         switch layout {

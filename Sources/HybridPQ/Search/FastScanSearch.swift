@@ -135,19 +135,6 @@ enum FastScanSearch {
                       blocks nb: Int, range: Range<Int>, offset: Int, ceiling: UInt16, top: inout CandidateReservoir) {
         let bs = FastScanLayout.blockSize
         let lo = max(range.lowerBound, b * bs), hi = min(range.upperBound, (b + nb) * bs)
-        // Many reports (a first chunk, scanned before the reservoir has a floor): only the
-        // chunk's own k best can enter, so a floor under its k-th best sum is a floor too —
-        // found by one histogram pass instead of the reservoir's repeated selections. Not with
-        // an accept hook: rejected items must not count toward k.
-        var chunkFloor: UInt16 = 0
-        if top.accept == nil {
-            var reported = 0
-            for blk in 0..<nb { reported += masks[blk].nonzeroBitCount }
-            if reported > 2 * top.k {
-                chunkFloor = Self.chunkFloor(sums: sums, masks: masks, firstBlock: b, blocks: nb, lo: lo, hi: hi, k: top.k,
-                                              ceiling: ceiling)
-            }
-        }
         // The block's reported items within the range.
         @inline(__always) func reported(_ blk: Int) -> UInt64 {
             var mask = UInt64(masks[blk])
@@ -156,12 +143,42 @@ enum FastScanSearch {
             if first + bs > hi { mask &= (1 << UInt64(max(0, hi - first))) - 1 }
             return mask
         }
-        if chunkFloor > 0 {
-            // Nearly every item reported, a few percent above the floor at random places: a
-            // branch per item mispredicts too often, so each block's items at or above the
-            // floor are found as a bit mask, four sums per 64-bit word.
+        // Many reports (a first chunk, scanned before the reservoir has a floor): only the
+        // chunk's own k best can enter, so a floor under its k-th best sum is a floor too —
+        // found by one histogram pass instead of the reservoir's repeated selections. Nearly
+        // every item is reported and a few percent reach that floor, at random places: a branch
+        // per item would mispredict too often, so each block's items at or above it are found
+        // as a bit mask, four sums per 64-bit word.
+        // (Counted only while the reservoir has no floor: after that reports are rare, and a
+        // popcount is a dozen instructions without the POPCNT extension.)
+        var reportedCount = 0
+        if top.floor == 0 { for blk in 0..<nb { reportedCount += reported(blk).nonzeroBitCount } }
+        if reportedCount > 2 * top.k {
+            let floor = Self.chunkFloor(sums: sums, masks: masks, firstBlock: b, blocks: nb, lo: lo, hi: hi, k: top.k,
+                                        ceiling: ceiling)
+            // With an accept hook the floor counted items it may reject. It stays valid when at
+            // least k of the items above it are accepted (they all beat every item below it);
+            // otherwise the items below it are offered too.
+            var accepted = 0
             for blk in 0..<nb {
-                var mask = reported(blk) & UInt64(atLeast(sums + blk * bs, chunkFloor))
+                var mask = reported(blk) & UInt64(atLeast(sums + blk * bs, floor))
+                let first = (b + blk) * bs
+                while mask != 0 {
+                    let j = mask.trailingZeroBitCount
+                    mask &= mask - 1
+                    if let accept = top.accept, !accept.accepts(Int64(offset + first + j)) { continue }
+                    accepted += 1
+                    let s = sums[blk * bs + j]
+                    if s >= top.floor { top.append(sum: s, position: offset + first + j) }
+                }
+            }
+            // k accepted items at or above the floor are kept: nothing below it can enter later
+            // either, so later chunks are scanned with it (the reservoir would otherwise wait
+            // for 2k pairs, a second chunk reported in full, before its first selection).
+            if accepted >= top.k { top.raiseFloor(to: floor) }
+            guard accepted < top.k, floor > 0 else { return }
+            for blk in 0..<nb {
+                var mask = reported(blk) & ~UInt64(atLeast(sums + blk * bs, floor))
                 let first = (b + blk) * bs
                 while mask != 0 {
                     let j = mask.trailingZeroBitCount

@@ -29,7 +29,7 @@ public struct SearchParameters: Sendable {
     public var fineFraction: Double?
     /// Store positions the scan must skip (a live index's deleted rows when its segments are
     /// searched as the runs of one store); the engine's own seam, not public API.
-    var excludedPositions: (@Sendable (Int) -> Bool)?
+    var excludedPositions: PositionSet?
 
     /// Parameters for `k` results on `threads` cores (default: one).
     public init(k: Int = 10, threads: Int = 1, rerank: Int? = nil, kernel: FastScanKernel? = nil,

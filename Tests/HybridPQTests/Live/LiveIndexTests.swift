@@ -73,6 +73,37 @@ struct LiveIndexTests {
         #expect(try index.search(queries, parameters: p).ids == want.ids)
     }
 
+    @Test("deletions in segments that start off a 64-row word are skipped exactly (a search of every item returns the live set)")
+    func deletionsAcrossWords() throws {
+        try Self.checkDeletionsAcrossWords(PQIndex(quantizer: try Self.quantizer()))
+        try Self.checkDeletionsAcrossWords(PQ4Index(quantizer: ProductQuantizer.train(
+            TestData.gaussian(rows: 600, columns: Self.d, seed: 905), subspaces: 8, bitsPerCode: 4, iterations: 4, seed: 3)))
+    }
+
+    /// Segments of one code kind are searched as the runs of one store, deletions skipped by
+    /// position (`searchTogether`); a second segment starting at row 450 crosses 64-row words.
+    static func checkDeletionsAcrossWords<I: SegmentIndex>(_ template: I) throws {
+        let index = LiveIndex(template: template, policy: MergePolicy(maxSegments: 64, maxDeletedFraction: 1, flushItems: 1 << 20))
+        var next: Int64 = 0
+        for (i, n) in [450, 130].enumerated() {
+            let ids = (0..<n).map { _ in next += 1; return next }
+            try index.add(FeatureBatch(TestData.gaussian(rows: n, columns: Self.d, seed: 906 + UInt64(i))), ids: ids)
+            if i == 0 { try index.compact() }      // segments of 450 and 130 rows: the second starts at 450
+        }
+        #expect(index.snapshot().segments.map(\.index.count) == [450, 130])
+        // Every row whose position or in-segment row is near a 64-row word edge or a batch start
+        // (ids are insertion order + 1).
+        let removed = Set((1...next).filter { id in
+            let p = Int(id - 1)
+            return [0, 1, 62, 63].contains(p % 64) || [449, 450, 451, 579].contains(p)
+        })
+        try index.remove(ids: Array(removed))
+        let live = Set(1...next).subtracting(removed)
+        let r = try index.search(FeatureBatch(TestData.gaussian(rows: 3, columns: Self.d, seed: 907)),
+                                 parameters: SearchParameters(k: Int(next), rerank: Int(next)))
+        for q in 0..<3 { #expect(Set(r.ids(ofQuery: q).filter { $0 >= 0 }) == live, "\(I.self)") }
+    }
+
     @Test("duplicate, negative and unknown ids are typed errors that change nothing; automatic ids never collide")
     func idRules() throws {
         let index = LiveIndex(template: PQIndex(quantizer: try Self.quantizer()))
