@@ -143,6 +143,18 @@ enum FastScanSearch {
             if first + bs > hi { mask &= (1 << UInt64(max(0, hi - first))) - 1 }
             return mask
         }
+        // Offers the items of `mask` in block `blk` that reach the reservoir's floor (which may
+        // have risen since the kernel ran: a selection in this loop).
+        @inline(__always) func offerEach(_ mask: UInt64, ofBlock blk: Int) {
+            var mask = mask
+            let first = (b + blk) * bs
+            while mask != 0 {
+                let j = mask.trailingZeroBitCount
+                mask &= mask - 1
+                let s = sums[blk * bs + j]
+                if s >= top.floor { top.add(sum: s, position: offset + first + j) }
+            }
+        }
         // Many reports (a first chunk, scanned before the reservoir has a floor): only the
         // chunk's own k best can enter, so a floor under its k-th best sum is a floor too —
         // found by one histogram pass instead of the reservoir's repeated selections. Nearly
@@ -177,16 +189,7 @@ enum FastScanSearch {
             // for 2k pairs, a second chunk reported in full, before its first selection).
             if accepted >= top.k { top.raiseFloor(to: floor) }
             guard accepted < top.k, floor > 0 else { return }
-            for blk in 0..<nb {
-                var mask = reported(blk) & ~UInt64(atLeast(sums + blk * bs, floor))
-                let first = (b + blk) * bs
-                while mask != 0 {
-                    let j = mask.trailingZeroBitCount
-                    mask &= mask - 1
-                    let s = sums[blk * bs + j]
-                    if s >= top.floor { top.add(sum: s, position: offset + first + j) }
-                }
-            }
+            for blk in 0..<nb { offerEach(reported(blk) & ~UInt64(atLeast(sums + blk * bs, floor)), ofBlock: blk) }
             return
         }
         var blk = 0
@@ -198,16 +201,8 @@ enum FastScanSearch {
             }
             let end = min(nb, blk + 8)
             while blk < end {
-                defer { blk += 1 }
-                var mask = reported(blk)
-                let first = (b + blk) * bs
-                while mask != 0 {
-                    let j = mask.trailingZeroBitCount
-                    mask &= mask - 1
-                    let s = sums[blk * bs + j]
-                    // The floor may have risen since the kernel ran (a selection in this loop).
-                    if s >= top.floor { top.add(sum: s, position: offset + first + j) }
-                }
+                offerEach(reported(blk), ofBlock: blk)
+                blk += 1
             }
         }
     }
