@@ -193,6 +193,7 @@ do {
     times.sort()
     removeFigures = (times[times.count / 2], times[times.count * 99 / 100], times.reduce(0, +) / Double(times.count))
 }
+let initialSnapshot = index.snapshot()
 log("phase 1: \(o.readers) readers alone for \(String(format: "%.1f", duration)) s…")
 let alone = readPhase(writer: nil)
 let writerState = WriterState()
@@ -244,6 +245,20 @@ let busy = readPhase { @Sendable in
 log("phase 3: \(o.readers) readers alone on the written index…")
 let after = readPhase(writer: nil)
 let final = index.snapshot()
+// The shape's cost alone, without a second reader sharing the caches: one thread searching the
+// first and the final snapshot alternately.
+var shapeTimes: ([Double], [Double]) = ([], [])
+for i in 0..<20_000 {
+    let batch = FeatureBatch(queries.slicing(rows: (i % queries.rows)..<(i % queries.rows + 1)))
+    for (which, snap) in [initialSnapshot, final].enumerated() {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        _ = try? snap.search(batch, parameters: SearchParameters(k: 10))
+        let t = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000
+        if which == 0 { shapeTimes.0.append(t) } else { shapeTimes.1.append(t) }
+    }
+}
+shapeTimes.0.sort(); shapeTimes.1.sort()
+let shape = (first: shapeTimes.0[shapeTimes.0.count / 2], written: shapeTimes.1[shapeTimes.1.count / 2])
 let contents = Set(final.segments.flatMap { s in s.liveRows.map { s.index.id(atRow: $0) } })
 let expected = writerState.expected, writeError = writerState.error
 let phantoms = alone.phantoms + busy.phantoms + after.phantoms, lost = alone.lost + busy.lost + after.lost
@@ -255,11 +270,13 @@ pqsoak: %d items, D = %d, pq4 %d B, %d readers, writer %d ops at %d/s
   readers alone:        %8.0f QPS   p50 %7.1f µs   p99 %7.1f µs   (%d searches)
   readers + writer:     %8.0f QPS   p50 %7.1f µs   p99 %7.1f µs   (%d searches)   %.1f %% of read-only QPS
   readers alone after:  %8.0f QPS   p50 %7.1f µs   p99 %7.1f µs   (%d searches)   %.1f %% (the written index's shape)
+  one thread, first and written snapshot alternately: p50 %.1f µs and %.1f µs
   checks: phantoms %d, lost %d of %d sampled, final contents %@ (%d items, %d segments)%@
   remove one id (memory-only copy, snapshots held): p50 %.2f µs, p99 %.2f µs, mean %.2f µs
 """, o.items, o.dimension, o.bytes, o.readers, o.operations, o.rate,
       alone.0.qps, alone.0.p50, alone.0.p99, alone.0.searches, busy.0.qps, busy.0.p50, busy.0.p99, busy.0.searches, 100 * ratio,
       after.0.qps, after.0.p50, after.0.p99, after.0.searches, 100 * after.0.qps / max(1, alone.0.qps),
+      shape.first, shape.written,
       phantoms, lost, checked,
       contents == expected ? "as expected" : "DIFFER", contents.count, final.segments.count, writeError.map { "; writer: \($0)" } ?? "",
       removeFigures.p50, removeFigures.p99, removeFigures.mean))
@@ -269,6 +286,7 @@ if let json = o.json {
      "alone": {"qps": \(alone.0.qps), "p50_us": \(alone.0.p50), "p99_us": \(alone.0.p99)},
      "with_writer": {"qps": \(busy.0.qps), "p50_us": \(busy.0.p50), "p99_us": \(busy.0.p99)},
      "alone_after": {"qps": \(after.0.qps), "p50_us": \(after.0.p50), "p99_us": \(after.0.p99)},
+     "one_thread_alternating_p50_us": {"first": \(shape.first), "written": \(shape.written)},
      "qps_ratio": \(ratio), "remove_p50_us": \(removeFigures.p50), "remove_p99_us": \(removeFigures.p99), "phantoms": \(phantoms), "lost": \(lost), "final_as_expected": \(contents == expected)}
     """
     try text.write(toFile: json, atomically: true, encoding: .utf8)

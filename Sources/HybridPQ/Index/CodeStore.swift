@@ -67,6 +67,14 @@ public struct CodeStore: Sendable {
     /// collide with ids the caller chose.
     public var largestId: Int64 { runs.reduce(-1) { max($0, $1.largestId) } }
 
+    /// The first id (in position order) that is in `set`, or nil.
+    public func firstId(in set: Set<Int64>) -> Int64? {
+        for run in runs {
+            if let id = run.ids.withUnsafeBufferPointer({ $0.first(where: set.contains) }) { return id }
+        }
+        return nil
+    }
+
     /// An empty store with one empty run.
     public init(layout: CodeLayout) {
         self.layout = layout

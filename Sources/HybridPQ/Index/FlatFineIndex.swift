@@ -30,6 +30,7 @@ public struct FlatFineIndex: VectorIndex {
     public var dimension: Int { model.configuration.inputDimension }
     public var count: Int { coarse.count }
     public var automaticIdStart: Int64 { coarse.automaticIdStart }
+    public func firstStoredId(in set: Set<Int64>) -> Int64? { coarse.firstStoredId(in: set) }
     public var metric: Metric { coarse.metric }
     /// Floats of the coarse embedding.
     public var bytesPerItem: Int { coarse.bytesPerItem }

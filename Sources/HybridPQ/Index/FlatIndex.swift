@@ -26,6 +26,7 @@ public struct FlatIndex: VectorIndex {
     var largestId: Int64 = -1
     /// Above every id stored: automatic ids never collide with chosen ones.
     public var automaticIdStart: Int64 { largestId + 1 }
+    public func firstStoredId(in set: Set<Int64>) -> Int64? { ids.withUnsafeBufferPointer { $0.first(where: set.contains) } }
     public var bytesPerItem: Int { dimension * MemoryLayout<Float>.size }
     public var memoryBytes: Int { count * (bytesPerItem + 4 + 8) }
 

@@ -96,6 +96,39 @@ public struct FrameStore: Sendable {
         self.refinedCodes.append(contentsOf: refinedCodes)
     }
 
+    /// One store holding `rows` of each part, part after part (codes copied as stored, never
+    /// re-encoded): how a live index merges two-stage segments. Every part must have the first
+    /// part's quantizers.
+    static func gathering(_ parts: [(store: FrameStore, rows: [Int])]) throws(IndexError) -> FrameStore {
+        guard let first = parts.first?.store else { throw .unsupported("gathering needs at least one part") }
+        var out = FrameStore(quantizer: first.quantizer, refiner: first.refiner)
+        let b = first.bytesPerFrame, r = first.refiner?.subspaces ?? 0
+        var codes: [UInt8] = [], ends: [Int64] = [], refined: [UInt8] = []
+        var end: Int64 = 0
+        for (store, rows) in parts where !rows.isEmpty {
+            guard store.quantizer == first.quantizer, store.refiner == first.refiner else {
+                throw .inconsistentStore(reason: "cannot merge frame stores of different quantizers")
+            }
+            store.withViews { c, f in
+                for row in rows {
+                    let lo = Int(f[row]), hi = Int(f[row + 1])
+                    if hi > lo { codes.append(contentsOf: UnsafeBufferPointer(start: c! + lo * b, count: (hi - lo) * b)) }
+                    end += Int64(hi - lo)
+                    ends.append(end)
+                }
+            }
+            if r > 0 {
+                store.refinedCodes.withUnsafeBufferPointer { rc in
+                    for row in rows { refined.append(contentsOf: rc[(row * r)..<((row + 1) * r)]) }
+                }
+            }
+        }
+        out.codes.append(contentsOf: codes)
+        out.firstFrame.append(contentsOf: ends)
+        out.refinedCodes.append(contentsOf: refined)
+        return out
+    }
+
     /// Calls `body` with the codes and offsets (valid only inside `body`).
     func withViews<R>(_ body: (UnsafePointer<UInt8>?, UnsafePointer<Int64>) -> R) -> R {
         codes.withUnsafeBufferPointer { c in firstFrame.withUnsafeBufferPointer { f in body(c.baseAddress, f.baseAddress!) } }

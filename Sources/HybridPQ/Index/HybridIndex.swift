@@ -38,6 +38,7 @@ public struct HybridIndex: VectorIndex {
     public var count: Int { store.count }
     /// Above every id stored: automatic ids never collide with chosen ones.
     public var automaticIdStart: Int64 { store.largestId + 1 }
+    public func firstStoredId(in set: Set<Int64>) -> Int64? { store.firstId(in: set) }
     /// L2 for joint-mode models (scores charge each code's norm), inner product for HCQ mode.
     public var metric: Metric { model.quantizers[0].metric }
     /// Code bytes per item, as stored.

@@ -60,6 +60,7 @@ public struct IVFIndex: VectorIndex {
         return centroids.values.count * 4 + inner
     }
     public var automaticIdStart: Int64 { store.largestId + 1 }
+    public func firstStoredId(in set: Set<Int64>) -> Int64? { store.firstId(in: set) }
     /// Items in each list.
     public var listSizes: [Int] { store.runs.map(\.count) }
 

@@ -24,6 +24,11 @@ public enum IndexError: Error, Equatable, CustomStringConvertible {
     case inconsistentStore(reason: String)
     /// A negative id: −1 marks an empty result slot, so ids must be ≥ 0.
     case negativeId(Int64)
+    /// An id already stored, or repeated within the batch: ids name items, so each is unique.
+    case duplicateId(Int64)
+    /// A memory-mapped file was cut short after it was mapped (reading it would fault): its
+    /// size when mapped and now (−1: it cannot be examined).
+    case mappedFileChanged(path: String, expected: Int, found: Int)
 
     public var description: String {
         switch self {
@@ -39,6 +44,8 @@ public enum IndexError: Error, Equatable, CustomStringConvertible {
         case let .tooManyItems(c, l): return "\(c) items exceed the \(l) an index can address"
         case let .inconsistentStore(r): return "inconsistent code store: \(r)"
         case let .negativeId(id): return "id \(id) is negative (−1 marks empty result slots; ids must be ≥ 0)"
+        case let .mappedFileChanged(p, e, f): return "\(p): the mapped file now holds \(f) bytes, not the \(e) it was mapped with; reopen the index"
+        case let .duplicateId(id): return "id \(id) is already in the index or repeated in the batch (use a live index's upsert to replace an item)"
         }
     }
 }

@@ -33,6 +33,7 @@ public struct ModelEmbeddingIndex<Base: VectorIndex>: VectorIndex {
     public var dimension: Int { model.configuration.inputDimension }
     public var count: Int { base.count }
     public var automaticIdStart: Int64 { base.automaticIdStart }
+    public func firstStoredId(in set: Set<Int64>) -> Int64? { base.firstStoredId(in: set) }
     public var metric: Metric { base.metric }
     public var bytesPerItem: Int { base.bytesPerItem }
     public var memoryBytes: Int { base.memoryBytes }

@@ -48,6 +48,7 @@ public struct PQ4Index: VectorIndex {
     public var count: Int { store.count }
     /// Above every id stored: automatic ids never collide with chosen ones.
     public var automaticIdStart: Int64 { store.largestId + 1 }
+    public func firstStoredId(in set: Set<Int64>) -> Int64? { store.firstId(in: set) }
     public var bytesPerItem: Int { store.layout.bytesPerItem }
     public var memoryBytes: Int { store.memoryBytes + quantizer.codebooks.count * 4 }
 

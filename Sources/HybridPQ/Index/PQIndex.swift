@@ -32,6 +32,7 @@ public struct PQIndex: VectorIndex {
     public var count: Int { store.count }
     /// Above every id stored: automatic ids never collide with chosen ones.
     public var automaticIdStart: Int64 { store.largestId + 1 }
+    public func firstStoredId(in set: Set<Int64>) -> Int64? { store.firstId(in: set) }
     /// Bytes stored per item: one per sub-space, whatever the code width.
     public var bytesPerItem: Int { store.layout.bytesPerItem }
     public var memoryBytes: Int { store.memoryBytes + quantizer.codebooks.count * 4 }

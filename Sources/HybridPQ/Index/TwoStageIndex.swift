@@ -29,6 +29,7 @@ public struct TwoStageIndex: VectorIndex {
     public var dimension: Int { hot.dimension }
     public var count: Int { hot.count }
     public var automaticIdStart: Int64 { hot.automaticIdStart }
+    public func firstStoredId(in set: Set<Int64>) -> Int64? { hot.firstStoredId(in: set) }
     public var metric: Metric { hot.metric }
     /// Hot bytes per item: what every query scans.
     public var bytesPerItem: Int { hot.bytesPerItem }
@@ -51,6 +52,18 @@ public struct TwoStageIndex: VectorIndex {
         do { try grown.append(f, refined: fine.coarseRefiner == nil ? nil : hot.model.quantizers[0].rotated(e[0])) } catch { throw .model(error) }
         try hot.add(embeddings: e, ids: ids)      // checks ids; the cold rows follow only if it succeeds
         cold = grown
+    }
+
+    /// One index holding `rows` of each part, part after part (ids kept; hot codes and cold
+    /// frame codes copied, never re-encoded): how a live index merges two-stage segments.
+    public static func gathering(_ parts: [(index: TwoStageIndex, rows: [Int])]) throws(IndexError) -> TwoStageIndex {
+        guard var out = parts.first?.index else { throw .unsupported("gathering needs at least one part") }
+        for p in parts where p.index.fine != out.fine {
+            throw .inconsistentStore(reason: "cannot merge two-stage indexes of different fine models")
+        }
+        out.hot = try HybridIndex.gathering(parts.map { ($0.index.hot, $0.rows) })
+        out.cold = try FrameStore.gathering(parts.map { ($0.index.cold, $0.rows) })
+        return out
     }
 
     /// Queries with their tokens (the batch's sequences, required): hot scan, then the fine stage.

@@ -36,6 +36,9 @@ public protocol VectorIndex: Sendable {
     /// The first id `add` assigns when given none: above every id stored (default: the count,
     /// for kinds that do not track their ids).
     var automaticIdStart: Int64 { get }
+    /// The first stored id (in storage order) that is in `ids`, or nil: how `add` finds a
+    /// duplicate when a batch reaches below `automaticIdStart` (one pass over the stored ids).
+    func firstStoredId(in ids: Set<Int64>) -> Int64?
     /// The `parameters.k` best items for each query.
     func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(IndexError) -> SearchResults
 }
@@ -70,11 +73,23 @@ extension VectorIndex {
         do { return (try quantizer.encode(items.vectors), resolved) } catch { throw .quantizer(error) }
     }
 
-    /// The ids for a batch of `n` vectors: the given ones (checked) or consecutive ones.
+    /// The ids for a batch of `n` vectors: the given ones (checked: non-negative, distinct, none
+    /// stored already) or consecutive ones above every stored id.
+    ///
+    /// Ids in increasing order above every stored id — how indexes are usually filled — cost one
+    /// comparison each; other batches a set of the batch's ids and, when they reach below the
+    /// largest stored id, one pass over the stored ids.
     func resolveIds(_ ids: [Int64]?, count n: Int) throws(IndexError) -> [Int64] {
         if let ids {
             guard ids.count == n else { throw .idCountMismatch(vectors: n, ids: ids.count) }
             if let bad = ids.first(where: { $0 < 0 }) { throw .negativeId(bad) }
+            guard let first = ids.first else { return ids }
+            var increasing = true
+            for i in 1..<max(1, ids.count) where ids[i] <= ids[i - 1] { increasing = false; break }
+            if increasing && first >= automaticIdStart { return ids }
+            var seen = Set<Int64>(minimumCapacity: ids.count)
+            for id in ids where !seen.insert(id).inserted { throw .duplicateId(id) }
+            if let low = ids.min(), low < automaticIdStart, let dup = firstStoredId(in: seen) { throw .duplicateId(dup) }
             return ids
         }
         let first = automaticIdStart

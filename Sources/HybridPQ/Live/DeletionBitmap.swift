@@ -53,7 +53,7 @@ public struct DeletionBitmap: Sendable, Equatable {
 
     /// Sets bit `start + row` of `words` (a flat bitmap) for every deleted row, a word of
     /// this bitmap at a time.
-    func insertDeleted(into words: inout [UInt64], at start: Int) {
+    func insertDeleted(into words: UnsafeMutablePointer<UInt64>, at start: Int) {
         let shift = UInt64(start & 63), base = start >> 6
         for (c, chunk) in chunks.enumerated() {
             for (i, word) in chunk.enumerated() where word != 0 {

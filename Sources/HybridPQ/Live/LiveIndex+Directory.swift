@@ -67,11 +67,13 @@ extension LiveIndex {
         for entry in manifest.segments {
             let path = segmentPath(directory, entry.number)
             let index: Base
+            let file = mapping ? try SegmentFileGuard(path: path) : nil
             do { index = try Base.load(from: path, mapping: mapping) } catch { throw .file(error) }
             guard index.count == entry.rows else {
                 throw .file(.inconsistent(path: path, reason: "holds \(index.count) items; the manifest says \(entry.rows)"))
             }
             var segment = LiveSegment(number: entry.number, index: index, persisted: true)
+            segment.file = file
             for row in entry.deletedRows { segment.delete(row: row) }
             for row in 0..<index.count {
                 let id = index.id(atRow: row)
@@ -106,10 +108,17 @@ extension LiveIndex {
 
     /// Makes every write so far durable (fsync of the log); then, when the tail has grown past
     /// `policy.flushItems`, writes it as a segment (`flush`).
+    ///
+    /// The fsync runs outside the index's lock (on a duplicate of the log's descriptor): it can
+    /// take milliseconds, and `snapshot()` — every search — would wait that long for the lock.
     public func commit() throws(LiveIndexError) {
-        let tail = try state.withLock { (s: inout State) throws(LiveIndexError) -> Int in
-            try s.log?.sync()
-            return s.segments.filter { !$0.persisted }.reduce(0) { $0 + $1.index.count }
+        let (tail, log) = try state.withLock { (s: inout State) throws(LiveIndexError) -> (Int, (fd: Int32, path: String)?) in
+            let fd = try s.log.map { l throws(LiveIndexError) in (try l.duplicateDescriptor(), l.path) }
+            return (s.segments.filter { !$0.persisted }.reduce(0) { $0 + $1.index.count }, fd)
+        }
+        if let log {
+            defer { close(log.fd) }
+            guard fsync(log.fd) == 0 else { throw .io(path: log.path, reason: "fsync: \(String(cString: strerror(errno)))") }
         }
         if tail >= policy.flushItems { try flush() }
     }

@@ -21,7 +21,20 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     /// Everything the lock guards.
     struct State: Sendable {
         var template: Base
-        var segments: [LiveSegment<Base>] = []
+        /// Any change (a write, merge or flush) makes a new version: cached unions are of one.
+        var segments: [LiveSegment<Base>] = [] {
+            didSet {
+                version &+= 1
+                liveCount = segments.reduce(0) { $0 + $1.liveCount }
+                liveSegments = segments.reduce(0) { $0 + ($1.liveCount > 0 ? 1 : 0) }
+                mappedFiles = segments.compactMap(\.file)
+            }
+        }
+        var version: UInt64 = 0
+        /// Items and segments with items, kept with `segments` for the snapshots.
+        var liveCount = 0, liveSegments = 0
+        /// The files of segments served from mappings.
+        var mappedFiles: [SegmentFileGuard] = []
         var locations: [Int64: Location] = [:]
         var nextSegment: UInt64 = 1
         var nextAutoId: Int64 = 0
@@ -50,6 +63,8 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     /// Whether written segments are opened memory-mapped.
     public let mapping: Bool
     let state: Locked<State>
+    /// The union of the current segments, built by the first search of each version.
+    let unions = SegmentUnionCache<Base>()
 
     /// A memory-only live index over `template`'s kind and trained parts (its items, if any,
     /// are not taken: start empty).
@@ -83,7 +98,10 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
 
     /// The segments as of now, to search without holding anything.
     public func snapshot() -> LiveSnapshot<Base> {
-        state.withLock { LiveSnapshot(segments: $0.segments) }
+        state.withLock { s in
+            LiveSnapshot(segments: s.segments, count: s.liveCount, liveSegments: s.liveSegments, version: s.version,
+                         unions: unions, mappedFiles: s.mappedFiles)
+        }
     }
 
     /// Searches a fresh snapshot (`snapshot().search`).
@@ -193,7 +211,7 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
             if let top = r.ids.max() { s.nextAutoId = max(s.nextAutoId, top + 1) }
             s.segments.append(LiveSegment(number: number, index: index, persisted: false))
             while let pair = policy.tailMerge(s.segments) {
-                // Kinds that cannot merge (two-stage) keep their tail segments apart.
+                // A merge that fails (parts of different trained parts) leaves the tail as it is.
                 guard (try? merge(pair, in: &s, persisted: false)) != nil else { break }
             }
         }

@@ -14,6 +14,8 @@ public struct LiveSegment<Base: SegmentIndex>: Sendable {
     public internal(set) var deleted: DeletionBitmap
     /// Whether the segment has its file (else its items live in the write-ahead log only).
     public internal(set) var persisted: Bool
+    /// The segment's file when its index is served from a mapping of it (checked per search).
+    var file: SegmentFileGuard?
 
     init(number: UInt64, index: Base, persisted: Bool) {
         self.number = number

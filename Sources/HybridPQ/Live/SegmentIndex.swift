@@ -18,17 +18,15 @@ public protocol SegmentIndex: VectorIndex {
     func save(to path: String) throws(IndexFileError)
     /// Reads an index written by `save` (`mapping`: codes stay in a read-only mapping).
     static func load(from path: String, mapping: Bool) throws(IndexFileError) -> Self
-    /// Searches several indexes of one kind and trained parts as one — their code stores' runs
-    /// side by side, one table build, one scan, one re-ranking — skipping each part's `deleted`
-    /// rows inside the scan; nil where the kind cannot (the live index then searches part by part).
-    static func searchTogether(_ parts: [(index: Self, deleted: DeletionBitmap)], _ queries: FeatureBatch,
-                               parameters: SearchParameters) throws(IndexError) -> SearchResults?
+    /// Several indexes of one kind and trained parts as one (`SegmentUnion`): their code stores'
+    /// runs side by side, each part's `deleted` rows skipped inside the scan; nil where the kind
+    /// cannot (the live index then searches part by part).
+    static func union(_ parts: [(index: Self, deleted: DeletionBitmap)]) throws(IndexError) -> SegmentUnion<Self>?
 }
 
 extension SegmentIndex {
     /// By default a kind cannot: its segments are searched one by one.
-    public static func searchTogether(_ parts: [(index: Self, deleted: DeletionBitmap)], _ queries: FeatureBatch,
-                                      parameters: SearchParameters) throws(IndexError) -> SearchResults? { nil }
+    public static func union(_ parts: [(index: Self, deleted: DeletionBitmap)]) throws(IndexError) -> SegmentUnion<Self>? { nil }
 }
 
 /// The pieces of a search of several code stores as one: their runs in order, and the positions
@@ -96,13 +94,10 @@ extension CodeStoreBacked {
         return out
     }
 
-    static func searchStores(_ parts: [(index: Self, deleted: DeletionBitmap)], _ queries: FeatureBatch,
-                             parameters: SearchParameters) throws(IndexError) -> SearchResults? {
+    static func unionOfStores(_ parts: [(index: Self, deleted: DeletionBitmap)]) throws(IndexError) -> SegmentUnion<Self>? {
         guard var one = parts.first?.index, let (store, excluded) = try combinedStore(parts.map { ($0.index.store, $0.deleted) }) else { return nil }
         one.store = store
-        var p = parameters
-        p.excludedPositions = excluded
-        return try one.search(queries, parameters: p)
+        return SegmentUnion(index: one, excluded: excluded)
     }
 }
 
@@ -110,9 +105,8 @@ extension PQIndex: CodeStoreBacked {
     public func id(atRow row: Int) -> Int64 { storeId(atRow: row) }
     public func emptied() -> PQIndex { withEmptyStore() }
     public static func gathering(_ parts: [(index: PQIndex, rows: [Int])]) throws(IndexError) -> PQIndex { try gatherStores(parts) }
-    public static func searchTogether(_ parts: [(index: PQIndex, deleted: DeletionBitmap)], _ queries: FeatureBatch,
-                                      parameters: SearchParameters) throws(IndexError) -> SearchResults? {
-        try searchStores(parts, queries, parameters: parameters)
+    public static func union(_ parts: [(index: PQIndex, deleted: DeletionBitmap)]) throws(IndexError) -> SegmentUnion<PQIndex>? {
+        try unionOfStores(parts)
     }
 }
 
@@ -120,9 +114,8 @@ extension PQ4Index: CodeStoreBacked {
     public func id(atRow row: Int) -> Int64 { storeId(atRow: row) }
     public func emptied() -> PQ4Index { withEmptyStore() }
     public static func gathering(_ parts: [(index: PQ4Index, rows: [Int])]) throws(IndexError) -> PQ4Index { try gatherStores(parts) }
-    public static func searchTogether(_ parts: [(index: PQ4Index, deleted: DeletionBitmap)], _ queries: FeatureBatch,
-                                      parameters: SearchParameters) throws(IndexError) -> SearchResults? {
-        try searchStores(parts, queries, parameters: parameters)
+    public static func union(_ parts: [(index: PQ4Index, deleted: DeletionBitmap)]) throws(IndexError) -> SegmentUnion<PQ4Index>? {
+        try unionOfStores(parts)
     }
 }
 
@@ -130,9 +123,8 @@ extension HybridIndex: CodeStoreBacked {
     public func id(atRow row: Int) -> Int64 { storeId(atRow: row) }
     public func emptied() -> HybridIndex { withEmptyStore() }
     public static func gathering(_ parts: [(index: HybridIndex, rows: [Int])]) throws(IndexError) -> HybridIndex { try gatherStores(parts) }
-    public static func searchTogether(_ parts: [(index: HybridIndex, deleted: DeletionBitmap)], _ queries: FeatureBatch,
-                                      parameters: SearchParameters) throws(IndexError) -> SearchResults? {
-        try searchStores(parts, queries, parameters: parameters)
+    public static func union(_ parts: [(index: HybridIndex, deleted: DeletionBitmap)]) throws(IndexError) -> SegmentUnion<HybridIndex>? {
+        try unionOfStores(parts)
     }
 }
 
@@ -167,12 +159,9 @@ extension RotatedIndex where Base: SegmentIndex {
         out.base = try Base.gathering(parts.map { ($0.index.base, $0.rows) })
         return out
     }
-    static func searchTogether(_ parts: [(index: RotatedIndex, deleted: DeletionBitmap)], _ queries: FeatureBatch,
-                               parameters: SearchParameters) throws(IndexError) -> SearchResults? {
-        guard let first = parts.first?.index else { return nil }
-        try first.validate(queries.vectors)
-        return try Base.searchTogether(parts.map { ($0.index.base, $0.deleted) }, FeatureBatch(first.transform.apply(queries.vectors), sequences: queries.sequences),
-                                       parameters: parameters)
+    static func union(_ parts: [(index: RotatedIndex, deleted: DeletionBitmap)]) throws(IndexError) -> SegmentUnion<RotatedIndex>? {
+        guard let first = parts.first?.index, let u = try Base.union(parts.map { ($0.index.base, $0.deleted) }) else { return nil }
+        return u.wrapped { base in var one = first; one.base = base; return one }
     }
 }
 
@@ -203,8 +192,7 @@ extension AnyIndex: SegmentIndex {
         }
     }
 
-    public static func searchTogether(_ parts: [(index: AnyIndex, deleted: DeletionBitmap)], _ queries: FeatureBatch,
-                                      parameters: SearchParameters) throws(IndexError) -> SearchResults? {
+    public static func union(_ parts: [(index: AnyIndex, deleted: DeletionBitmap)]) throws(IndexError) -> SegmentUnion<AnyIndex>? {
         guard let first = parts.first?.index else { return nil }
         func all<T>(_ cast: (AnyIndex) -> T?) -> [(index: T, deleted: DeletionBitmap)]? {
             var out: [(index: T, deleted: DeletionBitmap)] = []
@@ -212,17 +200,16 @@ extension AnyIndex: SegmentIndex {
             return out
         }
         switch first {
-        case .pq: return try all { if case let .pq(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try PQIndex.searchTogether(parts, queries, parameters: parameters) }
-        case .pq4: return try all { if case let .pq4(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try PQ4Index.searchTogether(parts, queries, parameters: parameters) }
-        case .opq: return try all { if case let .opq(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try OPQIndex.searchTogether(parts, queries, parameters: parameters) }
-        case .opq4: return try all { if case let .opq4(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try OPQ4Index.searchTogether(parts, queries, parameters: parameters) }
-        case .hybrid: return try all { if case let .hybrid(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try HybridIndex.searchTogether(parts, queries, parameters: parameters) }
+        case .pq: return try all { if case let .pq(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try PQIndex.union(parts)?.wrapped(AnyIndex.pq) }
+        case .pq4: return try all { if case let .pq4(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try PQ4Index.union(parts)?.wrapped(AnyIndex.pq4) }
+        case .opq: return try all { if case let .opq(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try OPQIndex.union(parts)?.wrapped(AnyIndex.opq) }
+        case .opq4: return try all { if case let .opq4(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try OPQ4Index.union(parts)?.wrapped(AnyIndex.opq4) }
+        case .hybrid: return try all { if case let .hybrid(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try HybridIndex.union(parts)?.wrapped(AnyIndex.hybrid) }
         case .flat, .twoStage: return nil
         }
     }
 
-    /// Parts of one kind gathered (two-stage indexes cannot be merged yet: their cold stores
-    /// would need the same gathering; a live index of that kind never merges).
+    /// Parts of one kind gathered (two-stage ones with their cold frame stores).
     public static func gathering(_ parts: [(index: AnyIndex, rows: [Int])]) throws(IndexError) -> AnyIndex {
         guard let first = parts.first?.index else { throw .unsupported("gathering needs at least one part") }
         func all<T>(_ cast: (AnyIndex) -> T?) throws(IndexError) -> [(index: T, rows: [Int])] {
@@ -240,7 +227,7 @@ extension AnyIndex: SegmentIndex {
         case .opq: return .opq(try OPQIndex.gathering(all { if case let .opq(i) = $0 { return i } else { return nil } }))
         case .opq4: return .opq4(try OPQ4Index.gathering(all { if case let .opq4(i) = $0 { return i } else { return nil } }))
         case .hybrid: return .hybrid(try HybridIndex.gathering(all { if case let .hybrid(i) = $0 { return i } else { return nil } }))
-        case .twoStage: throw .unsupported("merging two-stage (dns) segments: their cold frame stores are not gathered yet")
+        case .twoStage: return .twoStage(try TwoStageIndex.gathering(all { if case let .twoStage(i) = $0 { return i } else { return nil } }))
         }
     }
 }

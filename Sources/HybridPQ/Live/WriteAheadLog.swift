@@ -78,6 +78,15 @@ struct WriteAheadLog {
         guard fsync(fd) == 0 else { throw .io(path: path, reason: "fsync: \(String(cString: strerror(errno)))") }
     }
 
+    /// A second descriptor of the log (`dup`), to `fsync` without holding the index's lock: a
+    /// flush may close and unlink the log meanwhile; the duplicate keeps the file open, and its
+    /// `fsync` still makes every record appended before it durable.
+    func duplicateDescriptor() throws(LiveIndexError) -> Int32 {
+        let d = dup(fd)
+        guard d >= 0 else { throw .io(path: path, reason: "dup: \(String(cString: strerror(errno)))") }
+        return d
+    }
+
     private func write(_ bytes: [UInt8]) throws(LiveIndexError) {
         var done = 0
         while done < bytes.count {

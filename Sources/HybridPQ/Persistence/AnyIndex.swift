@@ -73,6 +73,7 @@ public enum AnyIndex: VectorIndex {
     public var dimension: Int { base.dimension }
     public var count: Int { base.count }
     public var automaticIdStart: Int64 { base.automaticIdStart }
+    public func firstStoredId(in set: Set<Int64>) -> Int64? { base.firstStoredId(in: set) }
     public var metric: Metric { base.metric }
     public var bytesPerItem: Int { base.bytesPerItem }
     public var memoryBytes: Int { base.memoryBytes }

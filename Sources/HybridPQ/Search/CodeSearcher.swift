@@ -51,6 +51,8 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
             runs.count == 1 && runs[0].ids != nil ? AcceptHook(f, positionsOf: runs[0].ids!) : AcceptHook { f.accepts(runs.id(at: Int($0))) }
         }
         if let excluded = p.excludedPositions { byPosition = AcceptHook(excluding: excluded, then: byPosition) }
+        // The hook reads the position set's bits without holding it: keep it to the end.
+        defer { withExtendedLifetime(p.excludedPositions) {} }
         let candidates: [[Int]]
         var rerank = reranker
         switch layout {

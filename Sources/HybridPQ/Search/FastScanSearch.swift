@@ -166,31 +166,37 @@ enum FastScanSearch {
         var reportedCount = 0
         if top.floor == 0 { for blk in 0..<nb { reportedCount += reported(blk).nonzeroBitCount } }
         if reportedCount > 2 * top.k {
-            let floor = Self.chunkFloor(sums: sums, masks: masks, firstBlock: b, blocks: nb, lo: lo, hi: hi, k: top.k,
-                                        ceiling: ceiling)
             // With an accept hook the floor counted items it may reject. It stays valid when at
             // least k of the items above it are accepted (they all beat every item below it);
-            // otherwise the items below it are offered too.
-            var accepted = 0
-            for blk in 0..<nb {
-                var mask = reported(blk) & UInt64(atLeast(sums + blk * bs, floor))
-                let first = (b + blk) * bs
-                while mask != 0 {
-                    let j = mask.trailingZeroBitCount
-                    mask &= mask - 1
-                    if let accept = top.accept, !accept.accepts(Int64(offset + first + j)) { continue }
-                    accepted += 1
-                    let s = sums[blk * bs + j]
-                    if s >= top.floor { top.append(sum: s, position: offset + first + j) }
+            // otherwise a lower floor is found for as many more items as were rejected, and
+            // only the items between the two floors are offered — not the whole chunk (a live
+            // index's few deleted rows had sent nearly every search down that path).
+            var need = top.k, accepted = 0, previous: UInt16? = nil
+            while true {
+                let floor = Self.chunkFloor(sums: sums, masks: masks, firstBlock: b, blocks: nb, lo: lo, hi: hi, k: need,
+                                            ceiling: ceiling)
+                for blk in 0..<nb {
+                    var mask = reported(blk) & UInt64(atLeast(sums + blk * bs, floor))
+                    if let previous { mask &= ~UInt64(atLeast(sums + blk * bs, previous)) }
+                    let first = (b + blk) * bs
+                    while mask != 0 {
+                        let j = mask.trailingZeroBitCount
+                        mask &= mask - 1
+                        if let accept = top.accept, !accept.accepts(Int64(offset + first + j)) { continue }
+                        accepted += 1
+                        let s = sums[blk * bs + j]
+                        if s >= top.floor { top.append(sum: s, position: offset + first + j) }
+                    }
                 }
+                // k accepted items at or above the floor are kept: nothing below it can enter
+                // later either, so later chunks are scanned with it (the reservoir would
+                // otherwise wait for 2k pairs, a second chunk reported in full, before its first
+                // selection). A floor of 0 has offered every reported item.
+                if accepted >= top.k { top.raiseFloor(to: floor); return }
+                guard floor > 0 else { return }
+                need += top.k - accepted
+                previous = floor
             }
-            // k accepted items at or above the floor are kept: nothing below it can enter later
-            // either, so later chunks are scanned with it (the reservoir would otherwise wait
-            // for 2k pairs, a second chunk reported in full, before its first selection).
-            if accepted >= top.k { top.raiseFloor(to: floor) }
-            guard accepted < top.k, floor > 0 else { return }
-            for blk in 0..<nb { offerEach(reported(blk) & ~UInt64(atLeast(sums + blk * bs, floor)), ofBlock: blk) }
-            return
         }
         var blk = 0
         while blk < nb {

@@ -26,13 +26,15 @@ public enum Concurrency {
 }
 
 enum ProcessInfoCores {
-    static var count: Int {
+    /// Read once: `sysconf` opens and reads a file under /sys on every call, which a writer
+    /// encoding one item at a time paid on every write.
+    static let count: Int = {
         #if canImport(Glibc)
         return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         #else
         return 1
         #endif
-    }
+    }()
 }
 
 /// Splits `0..<count` into at most `threads` contiguous chunks and runs `body` on each chunk,

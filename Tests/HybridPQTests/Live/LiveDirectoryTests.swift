@@ -62,6 +62,35 @@ struct LiveDirectoryTests {
         }
     }
 
+    /// A segment file cut short under a mapped live index: searches report it (reading the
+    /// mapping past the file's new end would kill the process with SIGBUS), snapshots taken
+    /// before too; the copied (unmapped) index of the same directory is not affected.
+    @Test("a mapped segment file truncated under a live index is a typed error, not a crash")
+    func truncatedMapping() throws {
+        let dir = TestData.temporaryDirectory() + "/live"
+        let pq4 = try PQ4Index(quantizer: try ProductQuantizer.train(TestData.gaussian(rows: 600, columns: Self.d, seed: 905),
+                                                                      subspaces: 8, bitsPerCode: 4, iterations: 4, seed: 3))
+        let q = FeatureBatch(TestData.gaussian(rows: 2, columns: Self.d, seed: 911))
+        do {
+            let index = try LiveIndex.create(directory: dir, template: pq4)
+            try index.add(FeatureBatch(TestData.gaussian(rows: 5_000, columns: Self.d, seed: 912)), ids: (0..<5_000).map(Int64.init))
+            try index.commit()
+            try index.flush()
+        }
+        let copied = try LiveIndex<PQ4Index>.open(directory: dir)
+        let mapped = try LiveIndex<PQ4Index>.open(directory: dir, mapping: true)
+        let held = mapped.snapshot()
+        let want = try copied.search(q, parameters: SearchParameters(k: 5))
+        #expect(try mapped.search(q, parameters: SearchParameters(k: 5)) == want)
+        let segment = dir + "/" + (try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasPrefix("seg-") }!)
+        let size = Int(try FileManager.default.attributesOfItem(atPath: segment)[.size] as! UInt64)
+        #expect(truncate(segment, off_t(size / 3)) == 0)
+        let expected = IndexError.mappedFileChanged(path: segment, expected: size, found: size / 3)
+        #expect(throws: LiveIndexError.index(expected)) { try mapped.search(q, parameters: SearchParameters(k: 5)) }
+        #expect(throws: expected) { try held.search(q, parameters: SearchParameters(k: 5)) }
+        #expect(try copied.search(q, parameters: SearchParameters(k: 5)) == want)
+    }
+
     static func logFile(_ dir: String) throws -> String {
         dir + "/" + (try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".wal") }!)
     }

@@ -104,6 +104,70 @@ struct LiveIndexTests {
         for q in 0..<3 { #expect(Set(r.ids(ofQuery: q).filter { $0 >= 0 }) == live, "\(I.self)") }
     }
 
+    /// Each query's best items deleted: the first fast-scan chunk's floor, counted over items
+    /// the deletions then reject, must be lowered until k accepted items lie above it (and the
+    /// reservoir tests its pairs in batches). Every search between writes shares one cached
+    /// union, so each result is checked after each write against a rebuilt index.
+    @Test("deleting each query's best items: live pq4 search equals a rebuilt index after every write")
+    func deletedBestItems() throws {
+        let pq = try ProductQuantizer.train(TestData.gaussian(rows: 600, columns: Self.d, seed: 905), subspaces: 8, bitsPerCode: 4,
+                                            iterations: 4, seed: 3)
+        let template = try PQ4Index(quantizer: pq)
+        let index = LiveIndex(template: template, policy: MergePolicy(maxSegments: 64, maxDeletedFraction: 1, flushItems: 1 << 20))
+        var live: [Int64: [Float]] = [:]
+        let x = TestData.gaussian(rows: 6_000, columns: Self.d, seed: 908)
+        for (b, range) in [0..<4_000, 4_000..<5_500, 5_500..<6_000].enumerated() {
+            let ids = range.map { Int64($0) }
+            try index.add(FeatureBatch(x.slicing(rows: range)), ids: ids)
+            for i in range { live[Int64(i)] = x.row(i) }
+            if b == 0 { try index.compact() }
+        }
+        let queries = FeatureBatch(TestData.gaussian(rows: 4, columns: Self.d, seed: 909))
+        let p = SearchParameters(k: 10)
+        for round in 0..<3 {
+            // The current best 150 of each query (more than the reservoir's depth of 100) go.
+            let best = try index.search(queries, parameters: SearchParameters(k: 150, rerank: 150))
+            let doomed = Array(Set((0..<queries.count).flatMap { best.ids(ofQuery: $0) }.filter { $0 >= 0 }))
+            try index.remove(ids: doomed)
+            for id in doomed { live[id] = nil }
+            let want = try Self.reference(template, live).search(queries, parameters: p)
+            let first = try index.search(queries, parameters: p), again = try index.search(queries, parameters: p)
+            #expect(first.ids == want.ids, "round \(round)")
+            #expect(again.ids == want.ids && again.scores == first.scores, "round \(round): the cached union")
+        }
+    }
+
+    /// Two-stage (dns) segments merge with their cold stores: 4-bit frame codes packed two per
+    /// byte and a coarse refiner's codes gathered row by row. After tail merges, removes, an
+    /// upsert and `compact()`, the one segment equals a two-stage index rebuilt over the live items.
+    @Test("two-stage segments merge with their cold frame stores: equal to a rebuilt index")
+    func twoStageMerges() throws {
+        let d = TwoStageIndexTests.d
+        let data = ModelFixtures.data(count: 90, dimension: d, seed: 520)
+        let model = try ModelFixtures.model(mode: .joint, levels: 0, dimension: d)
+        var fine = try TwoStageIndexTests.fine(weight: 0.6, bits: 4)
+        fine.coarseRefiner = try ProductQuantizer(dimension: d, subspaces: 8, bitsPerCode: 8,
+                                                  codebooks: TestData.gaussian(rows: 8 * 256, columns: 2, seed: 521).values)
+        let template = try TwoStageIndex(model: model, fine: fine)
+        let index = LiveIndex(template: AnyIndex.twoStage(template))
+        func batch(_ items: [Int]) -> FeatureBatch {
+            FeatureBatch(data.targets.gathering(rows: items), sequences: data.frames!.gathering(items: items))
+        }
+        for b in 0..<6 { try index.add(batch(Array((b * 15)..<((b + 1) * 15))), ids: ((b * 15)..<((b + 1) * 15)).map(Int64.init)) }
+        #expect(index.segmentCount < 6, "tail segments of two-stage indexes merge")
+        try index.remove(ids: [3, 17, 40, 41, 88])
+        try index.upsert(batch([5]), ids: [20])                  // id 20 now holds item 5
+        try index.compact()
+        #expect(index.segmentCount == 1)
+        var live = (0..<90).filter { ![3, 17, 40, 41, 88, 20].contains($0) }.map { ($0, $0) }
+        live.append((20, 5))
+        var reference = template
+        try reference.add(batch(live.map(\.1)), ids: live.map { Int64($0.0) })
+        let queries = FeatureBatch(data.queries.slicing(rows: 0..<6), sequences: data.queryTokens!.gathering(items: Array(0..<6)))
+        let p = SearchParameters(k: 5, rerank: 20)
+        #expect(try index.search(queries, parameters: p) == reference.search(queries, parameters: p))
+    }
+
     @Test("duplicate, negative and unknown ids are typed errors that change nothing; automatic ids never collide")
     func idRules() throws {
         let index = LiveIndex(template: PQIndex(quantizer: try Self.quantizer()))

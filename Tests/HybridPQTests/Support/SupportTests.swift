@@ -69,6 +69,36 @@ struct HardeningTests {
         #expect(throws: IndexError.negativeId(-1)) { try index.add(Matrix(rowVectors: [[1, 0], [0, 1]]), ids: [3, -1]) }
         #expect(index.count == 0)
     }
+
+    /// Every plain index kind (flat, pq, pq4, opq through the rotated wrapper, IVF) rejects an
+    /// id it holds or one repeated within a batch, in both of `add`'s paths (ids ascending above
+    /// the stored ones: no set built; any other order: a set and a pass over the stored ids),
+    /// and stores nothing of the rejected batch; automatic ids continue above every stored id.
+    @Test("duplicate ids are typed errors in every plain index kind; nothing is stored")
+    func duplicateIds() throws {
+        let x = TestData.gaussian(rows: 400, columns: 8, seed: 31)
+        let pq8 = try ProductQuantizer.train(x, subspaces: 4, iterations: 2, seed: 1)
+        let pq4 = try ProductQuantizer.train(x, subspaces: 4, bitsPerCode: 4, iterations: 2, seed: 1)
+        let kinds: [AnyIndex] = [.flat(FlatIndex(dimension: 8)), .pq(PQIndex(quantizer: pq8)), .pq4(try PQ4Index(quantizer: pq4)),
+                                 .opq(try OPQIndex(rotation: Matrix.identity(8), base: PQIndex(quantizer: pq8)))]
+        var ivf = try IVFIndex(centroids: try IVFIndex.trainCentroids(x, lists: 4), quantizer: pq8)
+        for var index in kinds {
+            try index.add(x.slicing(rows: 0..<3), ids: [10, 20, 30])
+            let two = x.slicing(rows: 3..<5)
+            #expect(throws: IndexError.duplicateId(20)) { try index.add(two, ids: [40, 20]) }       // stored, batch unordered
+            #expect(throws: IndexError.duplicateId(30)) { try index.add(two, ids: [25, 30]) }       // stored, batch ascending
+            #expect(throws: IndexError.duplicateId(50)) { try index.add(two, ids: [50, 50]) }       // repeated in the batch
+            #expect(index.count == 3, "\(index.kind.name)")
+            try index.add(two, ids: [35, 5])                                                        // below the largest: fine
+            try index.add(two, ids: [31, 32])
+            #expect(index.automaticIdStart == 36, "\(index.kind.name)")
+            try index.add(FeatureBatch(x.slicing(rows: 0..<1)), ids: nil)
+            #expect(index.count == 8 && index.automaticIdStart == 37, "\(index.kind.name)")
+        }
+        try ivf.add(x.slicing(rows: 0..<3), ids: [10, 20, 30])
+        #expect(throws: IndexError.duplicateId(10)) { try ivf.add(x.slicing(rows: 3..<4), ids: [10]) }
+        #expect(ivf.count == 3)
+    }
 }
 
 extension HardeningTests {
