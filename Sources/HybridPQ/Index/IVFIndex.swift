@@ -4,9 +4,9 @@
 /// nearest centroids through the same search pipeline (tables → scan → re-ranking → top-k).
 ///
 /// Codes are of the items themselves (not of residuals to their centroid), so one set of
-/// lookup tables per query serves every list it probes. Built so far: the index, its search and
-/// its tests (docs/ARCHITECTURE.md); issue 12's file kind, spilling, pqbench methods and scale
-/// runs are not.
+/// lookup tables per query serves every list it probes. Saved as its own checksummed file kind
+/// (`ivf`, mappable: every list a view of one mapping). Not built yet (issue 12): residual
+/// codes, spilling, query batches sharing each list's codes, learned codes inside the lists.
 public struct IVFIndex: VectorIndex {
     /// The coarse centroids (`nlist` × D).
     public let centroids: Matrix

@@ -25,8 +25,10 @@ public enum AnyIndex: VectorIndex {
         case .opq4: return .opq4(try OPQ4Index(file))
         case .hcq: return .hybrid(try HybridIndex(file))
         case .dns: return .twoStage(try TwoStageIndex(file))
+        case .ivf:
+            throw .wrongKind(path: path, expected: "a kind AnyIndex serves (open ivf files with IVFIndex.load)", found: file.kind.name)
         case .hcqModel, .hcqCheckpoint, .liveManifest:
-            throw .wrongKind(path: path, expected: IndexKind.allCases.filter(\.isIndex).map(\.name).joined(separator: "|"),
+            throw .wrongKind(path: path, expected: IndexKind.allCases.filter { $0.isIndex && $0 != .ivf }.map(\.name).joined(separator: "|"),
                              found: file.kind.name)
         }
     }

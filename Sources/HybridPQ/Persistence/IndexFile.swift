@@ -122,7 +122,8 @@ public enum IndexFile {
         /// Floats of section `tag`, checking the count.
         func floats(_ tag: String, count: Int) throws(IndexFileError) -> StoredArray<Float> {
             let s = try section(tag)
-            guard case let .floats(a) = s.payload, a.count == count else {
+            guard case let .floats(a) = s.payload else { throw .inconsistent(path: path, reason: "section \(tag) is not an array of float32") }
+            guard a.count == count else {
                 throw .inconsistent(path: path, reason: "section \(tag) holds \(s.length) bytes, expected \(count) float32 (\(count * 4) bytes)")
             }
             return a
@@ -131,7 +132,8 @@ public enum IndexFile {
         /// 64-bit integers of section `tag`, checking the count.
         func int64s(_ tag: String, count: Int) throws(IndexFileError) -> StoredArray<Int64> {
             let s = try section(tag)
-            guard case let .int64s(a) = s.payload, a.count == count else {
+            guard case let .int64s(a) = s.payload else { throw .inconsistent(path: path, reason: "section \(tag) is not an array of int64") }
+            guard a.count == count else {
                 throw .inconsistent(path: path, reason: "section \(tag) holds \(s.length) bytes, expected \(count) int64 (\(count * 8) bytes)")
             }
             return a
@@ -140,7 +142,8 @@ public enum IndexFile {
         /// Bytes of array section `tag`, checking the count.
         func uint8s(_ tag: String, count: Int) throws(IndexFileError) -> StoredArray<UInt8> {
             let s = try section(tag)
-            guard case let .uint8s(a) = s.payload, a.count == count else {
+            guard case let .uint8s(a) = s.payload else { throw .inconsistent(path: path, reason: "section \(tag) is not an array of bytes") }
+            guard a.count == count else {
                 throw .inconsistent(path: path, reason: "section \(tag) holds \(s.length) bytes, expected \(count)")
             }
             return a
@@ -288,7 +291,7 @@ public enum IndexFile {
 /// What an index file holds, as written in its header (the raw values are the format's codes:
 /// append only). `AnyIndex.load` opens any index kind by it.
 public enum IndexKind: UInt32, CaseIterable, Sendable, CustomStringConvertible {
-    case flat = 1, pq = 2, pq4 = 3, opq = 4, opq4 = 5, hcqModel = 6, hcq = 7, hcqCheckpoint = 8, dns = 9, liveManifest = 10
+    case flat = 1, pq = 2, pq4 = 3, opq = 4, opq4 = 5, hcqModel = 6, hcq = 7, hcqCheckpoint = 8, dns = 9, liveManifest = 10, ivf = 11
 
     /// The kind's name in documents and messages.
     public var name: String {
@@ -303,6 +306,7 @@ public enum IndexKind: UInt32, CaseIterable, Sendable, CustomStringConvertible {
         case .hcqCheckpoint: return "hcq-checkpoint"
         case .dns: return "dns"
         case .liveManifest: return "live-manifest"
+        case .ivf: return "ivf"
         }
     }
 

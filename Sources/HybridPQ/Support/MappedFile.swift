@@ -93,6 +93,19 @@ public struct StoredArray<Element: BitwiseCopyable & Sendable>: Sendable {
         }
     }
 
+    /// Elements `range` as an array of their own: a view of the same mapping when mapped (no
+    /// copy), else a copy of those elements.
+    public func slice(_ range: Range<Int>) -> StoredArray {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "slice out of range")
+        switch storage {
+        case let .owned(a): return StoredArray(Array(a[range]))
+        case let .mapped(file, offset, _):
+            var s = StoredArray()
+            s.storage = .mapped(file, offset: offset + range.lowerBound * MemoryLayout<Element>.stride, count: range.count)
+            return s
+        }
+    }
+
     /// Appends `values`, copying a mapped array into memory first.
     public mutating func append(contentsOf values: [Element]) {
         modify { $0.append(contentsOf: values) }

@@ -63,6 +63,63 @@ struct IVFIndexTests {
         p.nprobe = 20
         #expect(try ivf.search(train.slicing(rows: 0..<2), parameters: p).k == 3)
     }
+
+    /// The `ivf` file: every list (empty ones included) comes back with its ids, copied or as
+    /// views of one mapping, and searches the same; edited structure — list sizes that do not
+    /// add up or go negative, a CODE section of another size, an nlist that disagrees with the
+    /// centroids — is a typed error naming the problem (checksums recomputed, so the structural
+    /// checks are what is tested).
+    @Test("the ivf file round-trips (copied and mapped); list sizes that do not add up are typed errors", arguments: [8, 4])
+    func file(bits: Int) throws {
+        let train = TestData.gaussian(rows: 600, columns: Self.d, seed: 964)
+        let pq = try ProductQuantizer.train(train, subspaces: bits == 4 ? 8 : 4, bitsPerCode: bits, iterations: 3, seed: 1)
+        var ivf = try IVFIndex(centroids: IVFIndex.trainCentroids(train, lists: 12), quantizer: pq)
+        try ivf.add(train.slicing(rows: 0..<5), ids: [40, 10, 30, 20, 0])      // most lists stay empty
+        try ivf.add(train.slicing(rows: 5..<400))
+        let path = TestData.temporaryDirectory() + "/i.hpq"
+        try ivf.save(to: path)
+        var p = SearchParameters(k: 7, rerank: 50)
+        p.nprobe = 3
+        let q = TestData.gaussian(rows: 5, columns: Self.d, seed: 965)
+        let want = try ivf.search(q, parameters: p)
+        for mapping in [false, true] {
+            let back = try IVFIndex.load(from: path, mapping: mapping)
+            #expect(back.listSizes == ivf.listSizes && back.nlist == 12 && back.count == 400)
+            #expect(try back.search(q, parameters: p) == want, "mapping \(mapping)")
+        }
+        #expect(throws: IndexFileError.self) { try AnyIndex.load(from: path) }
+        // Structural edits with valid checksums.
+        let c = try IndexFile.read(path)
+        func edited(_ section: IndexFile.Section) throws -> String {
+            let out = TestData.temporaryDirectory() + "/e.hpq"
+            try IndexFile.write(kind: c.kind, sections: c.sections.values.map { $0.tag == section.tag ? section : $0 }, to: out)
+            return out
+        }
+        func sizes(_ v: [Int64]) -> IndexFile.Section { .int64s("LSTS", StoredArray(v)) }
+        var s = ivf.listSizes.map(Int64.init)
+        let big = s.firstIndex { $0 > 1 }!
+        s[big] -= 1; s[(big + 1) % 12] += 2                                     // one too many
+        #expect { try IVFIndex.load(from: try edited(sizes(s))) } throws: { e in
+            if case let .inconsistent(_, reason) = e as? IndexFileError { return reason.contains("add up") } else { return false }
+        }
+        s = ivf.listSizes.map(Int64.init)
+        s[big] -= 1                                                              // one too few
+        #expect { try IVFIndex.load(from: try edited(sizes(s))) } throws: { e in
+            if case let .inconsistent(_, reason) = e as? IndexFileError { return reason.contains("add up to 399") } else { return false }
+        }
+        s = ivf.listSizes.map(Int64.init)
+        s[big] = -s[big]; s[(big + 1) % 12] += 2 * Int64(ivf.listSizes[big])   // sums right, one negative
+        #expect { try IVFIndex.load(from: try edited(sizes(s))) } throws: { e in
+            if case let .inconsistent(_, reason) = e as? IndexFileError { return reason.contains("list \(big)") } else { return false }
+        }
+        s = ivf.listSizes.map(Int64.init)
+        s[big] -= 1; s[(big + 1) % 12] += 1           // adds up; 4-bit: CODE fits only if no list changes its block count
+        if bits == 4, (ivf.listSizes[big] % 32 == 1) != (ivf.listSizes[(big + 1) % 12] % 32 == 0) {
+            #expect(throws: IndexFileError.self) { try IVFIndex.load(from: try edited(sizes(s))) }
+        }
+        #expect(throws: IndexFileError.self) { try IVFIndex.load(from: try edited(.uint8s("CODE", StoredArray(Array(c.payload("CODE")!.dropLast()))))) }
+        #expect(throws: IndexFileError.self) { try IVFIndex.load(from: try edited(sizes(Array(s.dropLast())))) }
+    }
 }
 
 /// Nearest centroid of each row (L2), written independently of the index.

@@ -181,6 +181,9 @@ struct FuzzTests {
         var fine = try TwoStageIndexTests.fine(weight: 0.5)
         fine.coarseRefiner = pq8
         var dns = try TwoStageIndex(model: model, fine: fine); try dns.add(FeatureBatch(data.targets, sequences: data.frames), ids: nil)
+        let centroids = try IVFIndex.trainCentroids(x, lists: 6)
+        var ivf = try IVFIndex(centroids: centroids, quantizer: pq8); try ivf.add(x)
+        var ivf4 = try IVFIndex(centroids: centroids, quantizer: pq4); try ivf4.add(x)
         var out: [(String, String)] = []
         func save(_ name: String, _ body: (String) throws -> Void) throws { let p = scratch + "/" + name; try body(p); out.append((name, p)) }
         try save("flat.hpq") { try flat.save(to: $0) }
@@ -190,19 +193,25 @@ struct FuzzTests {
         try save("opq4.hpq") { try opq4.save(to: $0) }
         try save("hcq.hpq") { try hcq.save(to: $0) }
         try save("dns.hpq") { try dns.save(to: $0) }
+        try save("ivf-pq.hpq") { try ivf.save(to: $0) }
+        try save("ivf-pq4.hpq") { try ivf4.save(to: $0) }
         var m = model
         m.fine = fine
         try save("model.hpqm") { try m.save(to: $0) }
         return out
     }
 
-    @Test("index and model files: typed errors only, never a trap", arguments: ["flat.hpq", "pq.hpq", "pq4.hpq", "opq.hpq", "opq4.hpq", "hcq.hpq", "dns.hpq", "model.hpqm"])
+    @Test("index and model files: typed errors only, never a trap", arguments: ["flat.hpq", "pq.hpq", "pq4.hpq", "opq.hpq", "opq4.hpq", "hcq.hpq", "dns.hpq",
+                                                                                  "ivf-pq.hpq", "ivf-pq4.hpq", "model.hpqm"])
     func indexFile(name: String) throws {
         let files = try Self.indexFiles()
         let path = files.first { $0.0 == name }!.1
         let queries = TestData.gaussian(rows: 2, columns: 16, seed: 942)
         let r = try Self.fuzz(path, seed: UInt64(name.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) })) { p in
-            if name.hasSuffix(".hpqm") {
+            if name.hasPrefix("ivf") {
+                let index = try IVFIndex.load(from: p, mapping: name.hasSuffix("pq4.hpq"))
+                _ = try index.search(FeatureBatch(queries), parameters: SearchParameters(k: 3, nprobe: 2))
+            } else if name.hasSuffix(".hpqm") {
                 let model = try HybridModel.load(from: p)
                 _ = try model.targetEmbeddings(ModelFixtures.data(count: 3, dimension: 16).targets, frames: ModelFixtures.data(count: 3, dimension: 16).frames)
             } else {
