@@ -11,6 +11,7 @@ struct Options {
     var json: String?                 // fixed: --json FILE
     var csv: String?
     var plot: String?                 // --plot FILE.svg
+    var plotPeers: [String] = []      // --plot-peer FILE.json (repeatable)
     var micro: Int?                   // --micro N: kernel throughput only
     var threads: Int?                 // fixed: --threads T
     var k = 10                        // fixed: --k K
@@ -36,7 +37,7 @@ struct Options {
     static let usage = """
     usage: pqbench --micro N [--bytes LIST]
            pqbench [--data DIR | --synthetic N [--dim D]] [--methods LIST] [--bytes 8,16,32,64]
-                   [--metric ip|l2] [--k K] [--threads T] [--json FILE] [--csv FILE] [--plot FILE.svg]
+                   [--metric ip|l2] [--k K] [--threads T] [--json FILE] [--csv FILE] [--plot FILE.svg] [--plot-peer FILE.json]
                    [--database test|all] [--queries Q] [--iterations I] [--seed S] [--depth R]
                    [--rerank R] [--kernel auto|portable|avx2|avx512] [--model FILE]
                    [--latency] [--filter-keep F] [--fractions LIST] [--selector learned|gap]
@@ -84,6 +85,10 @@ struct Options {
                         per --bytes value (codes/s, GB/s) and streaming memory bandwidth
       --plot FILE.svg   draw R@1 and R@10 against bytes per item, one line per method; with
                         dns-select rows also FILE-fraction.svg: R@1 against queries re-ranked
+                        with nprobe rows (ivf-*) also FILE-qps.svg: QPS (log) against R@10,
+                        one line per method and nlist (ann-benchmarks' picture)
+      --plot-peer F.json  add a peer run's nprobe rows to FILE-qps.svg (a JSON report of pqbench
+                        or Benchmarks/faiss on the same files; repeatable)
       --export-data DIR write the data set used (e.g. the synthetic one) as .npy files
       --save-indexes DIR  save every index built to DIR/<method>-<bytes>.hpq
     """
@@ -126,6 +131,7 @@ struct Options {
             case "--json": o.json = try value(a)
             case "--csv": o.csv = try value(a)
             case "--plot": o.plot = try value(a)
+            case "--plot-peer": o.plotPeers.append(try value(a))
             case "--micro": o.micro = try int(a)
             case "--threads": o.threads = try int(a)
             case "--k": o.k = try int(a)

@@ -42,6 +42,18 @@ do {
             try AtomicFile.write(Array(fractions.svg().utf8), to: other)
             logger("wrote \(other)")
         }
+        // With nprobe rows, ann-benchmarks' figure: QPS against R@10, peers' runs beside ours.
+        var lines = ThroughputPlot.lines(rows)
+        for peer in options.plotPeers {
+            let name = URL(fileURLWithPath: peer).deletingPathExtension().lastPathComponent
+            lines += try ThroughputPlot.lines(json: peer, prefix: name + ": ")
+        }
+        if !lines.isEmpty {
+            let other = (path.hasSuffix(".svg") ? String(path.dropLast(4)) : path) + "-qps.svg"
+            let plot = ThroughputPlot(title: "\(workload.name): queries per second against R@10 (\(threads) threads)", lines: lines)
+            try AtomicFile.write(Array(plot.svg().utf8), to: other)
+            logger("wrote \(other)")
+        }
     }
 } catch let e as UsageError {
     if let m = e.message { log(m) }

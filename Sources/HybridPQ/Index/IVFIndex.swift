@@ -67,17 +67,29 @@ public struct IVFIndex: VectorIndex {
     var store: CodeStore { switch lists { case let .pq(i): return i.store; case let .pq4(i): return i.store } }
     var quantizer: ProductQuantizer { switch lists { case let .pq(i): return i.quantizer; case let .pq4(i): return i.quantizer } }
 
-    /// The nearest centroid of each row (L2).
+    /// Score matrices of `assign` hold at most this many floats (32 MiB): a batch of 1M rows
+    /// against 4,096 centroids scored at once took 16 GiB.
+    static let assignBlockFloats = 8 << 20
+
+    /// The nearest centroid of each row (L2), a block of rows at a time.
     func assign(_ x: Matrix) -> [Int] {
-        let s = x.multipliedTransposed(centroids)
-        return (0..<x.rows).map { i in
-            var best = 0, top = -Float.infinity
-            for c in 0..<nlist {
-                let v = 2 * s.values[i * nlist + c] - centroidNorms[c]
-                if v > top { top = v; best = c }
+        var out = [Int](repeating: 0, count: x.rows)
+        let block = max(1, Self.assignBlockFloats / max(1, nlist))
+        var start = 0
+        while start < x.rows {
+            let end = min(x.rows, start + block)
+            let s = x.slicing(rows: start..<end).multipliedTransposed(centroids)
+            for i in 0..<(end - start) {
+                var best = 0, top = -Float.infinity
+                for c in 0..<nlist {
+                    let v = 2 * s.values[i * nlist + c] - centroidNorms[c]
+                    if v > top { top = v; best = c }
+                }
+                out[start + i] = best
             }
-            return best
+            start = end
         }
+        return out
     }
 
     public mutating func add(_ items: FeatureBatch, ids newIds: [Int64]?) throws(IndexError) {
@@ -112,14 +124,21 @@ public struct IVFIndex: VectorIndex {
         let p = parameters.capped(items: count)
         var results = SearchResults(queries: q.rows, k: p.k)
         guard count > 0 else { return results }
-        let coarse = q.multipliedTransposed(centroids)
         let all = store.runs
         var inner = p
         inner.nprobe = nil
+        // Coarse scores a block of queries at a time (bounded like `assign`).
+        let block = max(1, Self.assignBlockFloats / max(1, nlist))
+        var coarse = Matrix(rows: 0, columns: nlist), coarseStart = 0
         for qi in 0..<q.rows {
+            if qi == coarseStart + coarse.rows {
+                coarseStart = qi
+                coarse = q.slicing(rows: qi..<min(q.rows, qi + block)).multipliedTransposed(centroids)
+            }
+            let row = qi - coarseStart
             // The nprobe nearest centroids: a top-k over the coarse scores, not a sort of all lists.
             var nearest = TopK(k: nprobe)
-            for c in 0..<nlist { nearest.offer(score: 2 * coarse.values[qi * nlist + c] - centroidNorms[c], id: Int64(c)) }
+            for c in 0..<nlist { nearest.offer(score: 2 * coarse.values[row * nlist + c] - centroidNorms[c], id: Int64(c)) }
             let probed = nearest.sorted().map { Int($0.id) }
             let view = try CodeStore(layout: store.layout, runs: probed.map { all[$0] })
             let one = FeatureBatch(q.slicing(rows: qi..<(qi + 1)))
