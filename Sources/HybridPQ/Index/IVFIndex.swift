@@ -4,9 +4,12 @@
 /// nearest centroids through the same search pipeline (tables → scan → re-ranking → top-k).
 ///
 /// Codes are of the items themselves (not of residuals to their centroid), so one set of
-/// lookup tables per query serves every list it probes. Saved as its own checksummed file kind
-/// (`ivf`, mappable: every list a view of one mapping). Not built yet (issue 12): residual
-/// codes, spilling, query batches sharing each list's codes, learned codes inside the lists.
+/// lookup tables per query serves every list it probes. A batch of queries is one pass of the
+/// pipeline over all lists, each query scanning only its probed runs
+/// (`SearchParameters.probedRuns`): tables are built together and each list's codes are read
+/// once per core for every query that probes it. Saved as its own checksummed file kind (`ivf`,
+/// mappable: every list a view of one mapping). Not built yet (issue 12): residual codes,
+/// spilling, learned codes inside the lists.
 public struct IVFIndex: VectorIndex {
     /// The coarse centroids (`nlist` × D).
     public let centroids: Matrix
@@ -124,32 +127,38 @@ public struct IVFIndex: VectorIndex {
         let p = parameters.capped(items: count)
         var results = SearchResults(queries: q.rows, k: p.k)
         guard count > 0 else { return results }
-        let all = store.runs
+        // Each query's probed lists: the nprobe nearest centroids by a top-k over the coarse
+        // scores (not a sort of all lists), the scores a bounded block of queries at a time.
+        var probed = [[Int]](repeating: [], count: q.rows)
+        let block = max(1, Self.assignBlockFloats / max(1, nlist))
+        var first = 0
+        while first < q.rows {
+            let end = min(q.rows, first + block)
+            let coarse = q.slicing(rows: first..<end).multipliedTransposed(centroids)
+            coarse.values.withUnsafeBufferPointer { c in
+                for row in 0..<(end - first) {
+                    var nearest = TopK(k: nprobe)
+                    for l in 0..<nlist { nearest.offer(score: 2 * c[row * nlist + l] - centroidNorms[l], id: Int64(l)) }
+                    probed[first + row] = nearest.sorted().map { Int($0.id) }
+                }
+            }
+            first = end
+        }
+        // One pass of the pipeline for the whole batch over every list (the store's runs), each
+        // query scanning only its probed runs: tables built together, each list's codes read
+        // once per core for all the queries that probe it (`ParallelSearch`).
         var inner = p
         inner.nprobe = nil
-        // Coarse scores a block of queries at a time (bounded like `assign`).
-        let block = max(1, Self.assignBlockFloats / max(1, nlist))
-        var coarse = Matrix(rows: 0, columns: nlist), coarseStart = 0
+        inner.probedRuns = probed
+        let r: SearchResults
+        switch lists {
+        case let .pq(i): r = try i.search(queries, parameters: inner)
+        case let .pq4(i): r = try i.search(queries, parameters: inner)
+        }
         for qi in 0..<q.rows {
-            if qi == coarseStart + coarse.rows {
-                coarseStart = qi
-                coarse = q.slicing(rows: qi..<min(q.rows, qi + block)).multipliedTransposed(centroids)
-            }
-            let row = qi - coarseStart
-            // The nprobe nearest centroids: a top-k over the coarse scores, not a sort of all lists.
-            var nearest = TopK(k: nprobe)
-            for c in 0..<nlist { nearest.offer(score: 2 * coarse.values[row * nlist + c] - centroidNorms[c], id: Int64(c)) }
-            let probed = nearest.sorted().map { Int($0.id) }
-            let view = try CodeStore(layout: store.layout, runs: probed.map { all[$0] })
-            let one = FeatureBatch(q.slicing(rows: qi..<(qi + 1)))
-            let r: SearchResults
-            switch lists {
-            case var .pq(i): i.store = view; r = try i.search(one, parameters: inner)
-            case var .pq4(i): i.store = view; r = try i.search(one, parameters: inner)
-            }
             for j in 0..<min(r.k, p.k) {
-                results.ids[qi * p.k + j] = r.ids[j]
-                results.scores[qi * p.k + j] = r.scores[j]
+                results.ids[qi * p.k + j] = r.ids[qi * r.k + j]
+                results.scores[qi * p.k + j] = r.scores[qi * r.k + j]
             }
         }
         return results

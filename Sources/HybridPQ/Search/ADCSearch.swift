@@ -16,7 +16,7 @@ enum ADCSearch {
 
     /// The best `depth` items of each query of `tables` over `runs`.
     static func collect(runs: [CodeRunView], tables: LookupTables, depth: Int, threads: Int,
-                        keys: Keys, accept: AcceptHook?) -> [TopK] {
+                        keys: Keys, accept: AcceptHook?, probes: (@Sendable (Int) -> [Int])? = nil) -> [TopK] {
         let m = tables.subspaces, kw = tables.codewords, nq = tables.queries
         let eightBit = kw == 256
         return tables.values.withUnsafeBufferPointer { lb in
@@ -27,7 +27,7 @@ enum ADCSearch {
             let luts = UncheckedSendable(lb.baseAddress!), stride = tables.stride
             let byId = keys == .ids
             return ParallelSearch.collect(queries: 0..<nq, runs: runs, threads: threads,
-                                          tileItems: ParallelSearch.tileItems(bytesPerItem: m, multiple: scanBlock),
+                                          tileItems: ParallelSearch.tileItems(bytesPerItem: m, multiple: scanBlock), probes: probes,
                                           make: { TopK(k: depth, accept: accept) }) { q, run, range, top in
                 let lut = luts.value + q * stride
                 let bound = eightBit ? bounds[q] : 0

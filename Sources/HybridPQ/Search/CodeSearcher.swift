@@ -53,6 +53,10 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
         if let excluded = p.excludedPositions { byPosition = AcceptHook(excluding: excluded, then: byPosition) }
         // The hook reads the position set's bits without holding it: keep it to the end.
         defer { withExtendedLifetime(p.excludedPositions) {} }
+        var probes: (@Sendable (Int) -> [Int])?
+        if let probed = p.probedRuns {
+            probes = { @Sendable q in probed[batchStart + q] }
+        }
         let candidates: [[Int]]
         var rerank = reranker
         switch layout {
@@ -62,10 +66,10 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
             if p.excludedPositions != nil && rerank == nil { rerank = ExactTableReranker() }
             guard rerank != nil else {
                 return ADCSearch.collect(runs: runs, tables: tables, depth: p.k, threads: p.threads, keys: .ids,
-                                         accept: p.filter.map(AcceptHook.init))
+                                         accept: p.filter.map(AcceptHook.init), probes: probes)
             }
             candidates = ADCSearch.collect(runs: runs, tables: tables, depth: depth, threads: p.threads,
-                                           keys: .positions, accept: byPosition).map { $0.sorted().map { Int($0.id) } }
+                                           keys: .positions, accept: byPosition, probes: probes).map { $0.sorted().map { Int($0.id) } }
         case let .fastScan(fs):
             let quantized = tables.values.withUnsafeBufferPointer { lb in
                 (0..<tables.queries).map {
@@ -74,7 +78,8 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
                 }
             }
             var reservoirs = FastScanSearch.collect(runs: runs, layout: fs, tables: quantized, depth: depth,
-                                                    kernel: p.resolvedKernel, threads: p.threads, accept: byPosition)
+                                                    kernel: p.resolvedKernel, threads: p.threads, accept: byPosition,
+                                                    probes: probes)
             if rerank == nil || rerank is ExactTableReranker {
                 return Self.boundedRerank(&reservoirs, quantized: quantized, tables: tables, layout: layout, runs: runs,
                                           batchStart: batchStart, k: p.k, threads: p.threads)

@@ -10,10 +10,11 @@ enum FastScanSearch {
 
     /// The best `depth` positions of each query over `runs`, by quantized sum.
     static func collect(runs: [CodeRunView], layout: FastScanLayout, tables: [QuantizedLookupTable], depth: Int,
-                        kernel: FastScanKernel, threads: Int, accept: AcceptHook?) -> [CandidateReservoir] {
+                        kernel: FastScanKernel, threads: Int, accept: AcceptHook?,
+                        probes: (@Sendable (Int) -> [Int])? = nil) -> [CandidateReservoir] {
         let tile = ParallelSearch.tileItems(bytesPerItem: layout.paddedSubspaces / 2,
                                             multiple: scanBlocks * FastScanLayout.blockSize)
-        return ParallelSearch.collect(queries: 0..<tables.count, runs: runs, threads: threads, tileItems: tile,
+        return ParallelSearch.collect(queries: 0..<tables.count, runs: runs, threads: threads, tileItems: tile, probes: probes,
                                       make: { CandidateReservoir(k: depth, accept: accept) },
                                       scanPair: { q0, q1, run, range, top0, top1 in
             scanPair(run: run, layout: layout, luts: (tables[q0], tables[q1]), kernel: kernel, range: range,

@@ -9,6 +9,9 @@ enum ParallelSearch {
     /// Databases smaller than this are never split: the merge would cost more than it saves.
     static let minimumDatabaseChunk = 32_768
 
+    /// Runs up to this many items are scanned query by query when queries probe runs (`probes`).
+    static let smallRunItems = 4_096
+
     /// Bytes of codes per tile: half of a typical 1 MiB L2 cache (this project's Zen 3 VM has
     /// 512 KiB; 64–512 KiB tiles measured the same there, docs/FAST_SCAN.md).
     static let tileBytes = 512 << 10
@@ -32,8 +35,13 @@ enum ParallelSearch {
     /// scans each tile for all its queries before moving on, so a tile's codes come from cache
     /// for every query but the first: memory traffic is divided by the number of queries, and
     /// the scan is no longer bound by memory bandwidth.
+    ///
+    /// `probes` (partitioned indexes: IVF lists) gives each query the runs it scans, by index
+    /// into `runs` (nil: every run). Queries are grouped by run, so a list's codes are read once
+    /// per core for all the queries that probe it.
     static func collect<C: SearchCollector>(
         queries: Range<Int>, runs: [CodeRunView], threads: Int, tileItems: Int = .max,
+        probes: (@Sendable (Int) -> [Int])? = nil,
         make: () -> C, scanPair: ScanPair<C>? = nil, scan: Scan<C>
     ) -> [C] {
         var tops = (0..<queries.count).map { _ in make() }
@@ -44,22 +52,44 @@ enum ParallelSearch {
             let out = UncheckedSendable(tb.baseAddress!)
             if !splitDatabase {
                 parallelChunks(count: queries.count, threads: threads) { chunk in
-                    for run in runs where run.count > 0 {
+                    // The chunk's queries of each run (all of them without probes). Probed runs
+                    // of up to `smallRunItems` (IVF lists of a few thousand items) are scanned
+                    // query by query instead: a query's collector and table stay in cache, where
+                    // grouping queries by such a run made them the traffic (slower on one core at
+                    // 1M items in 1,024 lists). Collectors do not depend on the order.
+                    var byRun: [[Int]] = []
+                    if let probes {
+                        byRun = [[Int]](repeating: [], count: runs.count)
+                        for local in chunk {
+                            let q = queries.lowerBound + local
+                            for r in probes(q) where runs[r].count > 0 {
+                                if runs[r].count <= smallRunItems {
+                                    scan(q, runs[r], 0..<runs[r].count, &out.value[local])
+                                } else {
+                                    byRun[r].append(local)
+                                }
+                            }
+                        }
+                    }
+                    let everyone = Array(chunk)
+                    for (r, run) in runs.enumerated() where run.count > 0 {
+                        let locals = probes == nil ? everyone : byRun[r]
+                        guard !locals.isEmpty else { continue }
                         let tile = max(1, min(tileItems, run.count))
                         var start = 0
                         while start < run.count {
                             let range = start..<min(run.count, start + tile)
-                            var local = chunk.lowerBound
+                            var i = 0
                             if let scanPair {
-                                while local + 1 < chunk.upperBound {
-                                    let q = queries.lowerBound + local
-                                    scanPair(q, q + 1, run, range, &out.value[local], &out.value[local + 1])
-                                    local += 2
+                                while i + 1 < locals.count {
+                                    let (a, b) = (locals[i], locals[i + 1])
+                                    scanPair(queries.lowerBound + a, queries.lowerBound + b, run, range, &out.value[a], &out.value[b])
+                                    i += 2
                                 }
                             }
-                            while local < chunk.upperBound {
-                                scan(queries.lowerBound + local, run, range, &out.value[local])
-                                local += 1
+                            while i < locals.count {
+                                scan(queries.lowerBound + locals[i], run, range, &out.value[locals[i]])
+                                i += 1
                             }
                             start = range.upperBound
                         }
@@ -69,12 +99,13 @@ enum ParallelSearch {
             }
             let chunks = chunkCount(count: n, threads: threads, minimumChunk: minimumDatabaseChunk)
             for local in 0..<queries.count {
+                let probed = probes.map { Set($0(queries.lowerBound + local)) }
                 var partial = (0..<chunks).map { _ in make() }
                 partial.withUnsafeMutableBufferPointer { pb in
                     let p = UncheckedSendable(pb.baseAddress!)
                     parallelChunksIndexed(count: n, threads: threads, minimumChunk: minimumDatabaseChunk) { c, range in
                         // The part of each run that falls in this chunk's position range.
-                        for run in runs {
+                        for (r, run) in runs.enumerated() where probed?.contains(r) ?? true {
                             let lo = max(range.lowerBound, run.offset), hi = min(range.upperBound, run.offset + run.count)
                             if lo < hi { scan(queries.lowerBound + local, run, (lo - run.offset)..<(hi - run.offset), &p.value[c]) }
                         }

@@ -30,6 +30,9 @@ public struct SearchParameters: Sendable {
     /// Store positions the scan must skip (a live index's deleted rows when its segments are
     /// searched as the runs of one store); the engine's own seam, not public API.
     var excludedPositions: PositionSet?
+    /// The runs each query scans, by run index (a partitioned index's probed lists; row q is
+    /// query q of the call); nil: every run. The engine's own seam, like `excludedPositions`.
+    var probedRuns: [[Int]]?
 
     /// Parameters for `k` results on `threads` cores (default: one).
     public init(k: Int = 10, threads: Int = 1, rerank: Int? = nil, kernel: FastScanKernel? = nil,

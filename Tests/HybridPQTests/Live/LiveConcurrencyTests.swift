@@ -25,8 +25,10 @@ struct LiveConcurrencyTests {
                 do {
                     var live: [Int64] = []
                     for b in 0..<150 {
-                        // Interleave: let the readers search about once per write (bounded wait).
-                        for _ in 0..<200 where searches.load(ordering: .relaxed) < b { usleep(50) }
+                        // Interleave: let the readers search about once per write (bounded wait:
+                        // up to 100 ms, so that a loaded machine — TSan beside a build — still
+                        // interleaves; unloaded, a reader answers within microseconds).
+                        for _ in 0..<2_000 where searches.load(ordering: .relaxed) < b { usleep(50) }
                         let batch = Int64(b)
                         let x = TestData.gaussian(rows: 10, columns: d, seed: 1000 + UInt64(b))
                         try index.add(FeatureBatch(x), ids: (0..<10).map { batch * 10 + $0 })
