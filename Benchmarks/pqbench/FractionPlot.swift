@@ -31,13 +31,7 @@ struct FractionPlot {
         let ymin = ((ys.min() ?? 0) * 20).rounded(.down) / 20, ymax = max(((ys.max() ?? 1) * 20).rounded(.up) / 20, ymin + 0.05)
         func px(_ f: Double) -> Double { left + f * plotW }
         func py(_ r: Double) -> Double { top + (ymax - r) / (ymax - ymin) * plotH }
-        let colours = ["#1f77b4", "#d62728", "#2ca02c"]
-        var s = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="13">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(left + plotW / 2)" y="24" text-anchor="middle" font-size="15">\(title)</text>
-
-        """
+        var s = SVG.page(width: width, height: height, title: title, titleX: left + plotW / 2)
         var t = ymin
         while t <= ymax + 1e-9 {
             s += "<line x1=\"\(left)\" y1=\"\(py(t))\" x2=\"\(left + plotW)\" y2=\"\(py(t))\" stroke=\"#ddd\"/>\n"
@@ -51,10 +45,8 @@ struct FractionPlot {
         s += "<text x=\"\(left + plotW / 2)\" y=\"\(height - 15)\" text-anchor=\"middle\">queries re-ranked by the fine stage (%)</text>\n"
         s += "<text x=\"18\" y=\"\(top + plotH / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 18 \(top + plotH / 2))\">R@1 (%)</text>\n"
         for (i, line) in lines.enumerated() {
-            let c = colours[i % colours.count]
-            s += "<polyline fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\" points=\"" + line.points.map { "\(px($0.0)),\(py($0.1))" }.joined(separator: " ") + "\"/>\n"
-            for p in line.points { s += "<circle cx=\"\(px(p.0))\" cy=\"\(py(p.1))\" r=\"3.5\" fill=\"\(c)\"/>\n" }
-            s += "<text x=\"\(left + plotW + 12)\" y=\"\(top + 16 + 20 * Double(i))\" fill=\"\(c)\">\(line.name)</text>\n"
+            s += SVG.line(line.points.map { (px($0.0), py($0.1)) }, colour: SVG.colours[i % SVG.colours.count], name: line.name,
+                          legendX: left + plotW + 12, legendY: top + 16 + 20 * Double(i))
         }
         return s + "</svg>\n"
     }

@@ -17,13 +17,8 @@ struct RecallPlot {
         let ymin = max(0, ((ys.min() ?? 0) * 10).rounded(.down) / 10), ymax = 1.0
         func px(_ b: Int) -> Double { left + (log2(Double(b)) - xmin) / (xmax - xmin) * plotW }
         func py(_ r: Double) -> Double { top + (ymax - r) / max(ymax - ymin, 0.01) * plotH }
-        let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-        var s = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="13">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(left + plotW / 2)" y="24" text-anchor="middle" font-size="15">\(escape(title))</text>
-
-        """
+        let colours = SVG.colours
+        var s = SVG.page(width: width, height: height, title: title, titleX: left + plotW / 2)
         // Grid and axes.
         var tick = ymin
         while tick <= ymax + 1e-9 {
@@ -70,7 +65,5 @@ struct RecallPlot {
         return s + "</svg>\n"
     }
 
-    private func escape(_ t: String) -> String {
-        t.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-    }
+    private func escape(_ t: String) -> String { SVG.escape(t) }
 }

@@ -53,13 +53,7 @@ struct ThroughputPlot {
         let lmin = log10(max(1, ys.min() ?? 1)).rounded(.down), lmax = max(log10(max(1, ys.max() ?? 10)).rounded(.up), lmin + 1)
         func px(_ r: Double) -> Double { left + (r - xmin) / (xmax - xmin) * plotW }
         func py(_ q: Double) -> Double { top + (lmax - log10(max(1, q))) / (lmax - lmin) * plotH }
-        let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
-        var s = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="13">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(left + plotW / 2)" y="24" text-anchor="middle" font-size="15">\(title)</text>
-
-        """
+        var s = SVG.page(width: width, height: height, title: title, titleX: left + plotW / 2)
         var e = lmin
         while e <= lmax + 1e-9 {
             s += "<line x1=\"\(left)\" y1=\"\(py(pow(10, e)))\" x2=\"\(left + plotW)\" y2=\"\(py(pow(10, e)))\" stroke=\"#ddd\"/>\n"
@@ -73,10 +67,8 @@ struct ThroughputPlot {
         s += "<text x=\"\(left + plotW / 2)\" y=\"\(height - 15)\" text-anchor=\"middle\">R@10</text>\n"
         s += "<text x=\"20\" y=\"\(top + plotH / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 20 \(top + plotH / 2))\">queries per second (log)</text>\n"
         for (i, line) in lines.enumerated() {
-            let c = colours[i % colours.count]
-            s += "<polyline fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\" points=\"" + line.points.map { "\(px($0.recall)),\(py($0.qps))" }.joined(separator: " ") + "\"/>\n"
-            for p in line.points { s += "<circle cx=\"\(px(p.recall))\" cy=\"\(py(p.qps))\" r=\"3.5\" fill=\"\(c)\"/>\n" }
-            s += "<text x=\"\(left + plotW + 12)\" y=\"\(top + 16 + 20 * Double(i))\" fill=\"\(c)\">\(line.name)</text>\n"
+            s += SVG.line(line.points.map { (px($0.recall), py($0.qps)) }, colour: SVG.colours[i % SVG.colours.count], name: line.name,
+                          legendX: left + plotW + 12, legendY: top + 16 + 20 * Double(i))
         }
         return s + "</svg>\n"
     }
