@@ -37,8 +37,9 @@ enum ParallelSearch {
     /// the scan is no longer bound by memory bandwidth.
     ///
     /// `probes` (partitioned indexes: IVF lists) gives each query the runs it scans, by index
-    /// into `runs` (nil: every run). Queries are grouped by run, so a list's codes are read once
-    /// per core for all the queries that probe it.
+    /// into `runs` (nil: every run). Runs larger than `smallRunItems` are shared: a core's
+    /// queries are grouped by run, so such a list's codes are read once for all the queries that
+    /// probe it; smaller runs are scanned query by query (see below).
     static func collect<C: SearchCollector>(
         queries: Range<Int>, runs: [CodeRunView], threads: Int, tileItems: Int = .max,
         probes: (@Sendable (Int) -> [Int])? = nil,
