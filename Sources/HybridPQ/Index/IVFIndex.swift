@@ -95,6 +95,14 @@ public struct IVFIndex: VectorIndex {
         return out
     }
 
+    /// Sets the lists' store (same layout).
+    mutating func replaceStore(_ s: CodeStore) {
+        switch lists {
+        case var .pq(i): i.store = s; lists = .pq(i)
+        case var .pq4(i): i.store = s; lists = .pq4(i)
+        }
+    }
+
     public mutating func add(_ items: FeatureBatch, ids newIds: [Int64]?) throws(IndexError) {
         let x = items.vectors
         try validate(x)

@@ -206,6 +206,7 @@ extension AnyIndex {
         case is OPQ4Index: return .opq4
         case is HybridIndex: return .hcq
         case is TwoStageIndex: return .dns
+        case is IVFIndex: return .ivf
         case let a as AnyIndex: return a.kind
         default: return nil
         }

@@ -175,6 +175,7 @@ extension AnyIndex: SegmentIndex {
         case let .opq4(i): return i.id(atRow: row)
         case let .hybrid(i): return i.id(atRow: row)
         case let .twoStage(i): return i.hot.id(atRow: row)
+        case let .ivf(i): return i.id(atRow: row)
         }
     }
 
@@ -189,6 +190,7 @@ extension AnyIndex: SegmentIndex {
         case let .twoStage(i):
             // Frames are per item: an empty two-stage index keeps the model and its fine stage.
             return (try? TwoStageIndex(model: i.hot.model, fine: i.fine)).map(AnyIndex.twoStage) ?? self
+        case let .ivf(i): return .ivf(i.emptied())
         }
     }
 
@@ -205,7 +207,7 @@ extension AnyIndex: SegmentIndex {
         case .opq: return try all { if case let .opq(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try OPQIndex.union(parts)?.wrapped(AnyIndex.opq) }
         case .opq4: return try all { if case let .opq4(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try OPQ4Index.union(parts)?.wrapped(AnyIndex.opq4) }
         case .hybrid: return try all { if case let .hybrid(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try HybridIndex.union(parts)?.wrapped(AnyIndex.hybrid) }
-        case .flat, .twoStage: return nil
+        case .flat, .twoStage, .ivf: return nil
         }
     }
 
@@ -228,6 +230,51 @@ extension AnyIndex: SegmentIndex {
         case .opq4: return .opq4(try OPQ4Index.gathering(all { if case let .opq4(i) = $0 { return i } else { return nil } }))
         case .hybrid: return .hybrid(try HybridIndex.gathering(all { if case let .hybrid(i) = $0 { return i } else { return nil } }))
         case .twoStage: return .twoStage(try TwoStageIndex.gathering(all { if case let .twoStage(i) = $0 { return i } else { return nil } }))
+        case .ivf: return .ivf(try IVFIndex.gathering(all { if case let .ivf(i) = $0 { return i } else { return nil } }))
         }
+    }
+}
+
+/// IVF segments: rows are store positions (list after list); gathering keeps every item in its
+/// list (codes copied, never re-encoded). Searched segment by segment, each with its deletions
+/// as a deny filter (their lists differ per segment, so they are not one store's runs).
+extension IVFIndex: SegmentIndex {
+    public func id(atRow row: Int) -> Int64 { store.id(atRow: row) }
+
+    public func emptied() -> IVFIndex {
+        var e = self
+        e.replaceStore(CodeStore(layout: store.layout, emptyRuns: nlist))
+        return e
+    }
+
+    public static func gathering(_ parts: [(index: IVFIndex, rows: [Int])]) throws(IndexError) -> IVFIndex {
+        guard let first = parts.first?.index else { throw .unsupported("gathering needs at least one part") }
+        var out = first.emptied()
+        let m = first.quantizer.subspaces
+        var codes = [[UInt8]](repeating: [], count: first.nlist), ids = [[Int64]](repeating: [], count: first.nlist)
+        for (index, rows) in parts where !rows.isEmpty {
+            guard index.nlist == first.nlist, index.centroids.values == first.centroids.values, index.quantizer == first.quantizer else {
+                throw .inconsistentStore(reason: "cannot merge IVF indexes of different centroids or quantizers")
+            }
+            index.store.withRuns { runs in
+                var code = [UInt8](repeating: 0, count: m)
+                var list = 0
+                // Positions ascending walk the lists in order (run l is list l).
+                for p in rows.sorted() {
+                    while p >= runs[list].offset + runs[list].count { list += 1 }
+                    let run = runs[list], row = p - run.offset
+                    switch index.store.layout {
+                    case .rows: for s in 0..<m { code[s] = run.codes![row * m + s] }
+                    case let .fastScan(l): code.withUnsafeMutableBufferPointer { l.unpack(run.codes!, item: row, into: $0.baseAddress!) }
+                    }
+                    codes[list] += code
+                    ids[list].append(run.ids![row])
+                }
+            }
+        }
+        var s = out.store
+        for l in 0..<first.nlist where !ids[l].isEmpty { try s.append(codes: codes[l], ids: ids[l], toRun: l) }
+        out.replaceStore(s)
+        return out
     }
 }

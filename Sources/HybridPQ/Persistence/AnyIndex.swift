@@ -9,6 +9,7 @@ public enum AnyIndex: VectorIndex {
     case opq4(OPQ4Index)
     case hybrid(HybridIndex)
     case twoStage(TwoStageIndex)
+    case ivf(IVFIndex)
 
     /// Opens the index file at `path`, whatever its kind; with `mapping`, codes, ids and
     /// vectors stay in a read-only memory mapping of the file.
@@ -25,10 +26,9 @@ public enum AnyIndex: VectorIndex {
         case .opq4: return .opq4(try OPQ4Index(file))
         case .hcq: return .hybrid(try HybridIndex(file))
         case .dns: return .twoStage(try TwoStageIndex(file))
-        case .ivf:
-            throw .wrongKind(path: path, expected: "a kind AnyIndex serves (open ivf files with IVFIndex.load)", found: file.kind.name)
+        case .ivf: return .ivf(try IVFIndex(file))
         case .hcqModel, .hcqCheckpoint, .liveManifest:
-            throw .wrongKind(path: path, expected: IndexKind.allCases.filter { $0.isIndex && $0 != .ivf }.map(\.name).joined(separator: "|"),
+            throw .wrongKind(path: path, expected: IndexKind.allCases.filter(\.isIndex).map(\.name).joined(separator: "|"),
                              found: file.kind.name)
         }
     }
@@ -43,6 +43,7 @@ public enum AnyIndex: VectorIndex {
         case .opq4: return .opq4
         case .hybrid: return .hcq
         case .twoStage: return .dns
+        case .ivf: return .ivf
         }
     }
 
@@ -56,6 +57,7 @@ public enum AnyIndex: VectorIndex {
         case let .opq4(i): return i
         case let .hybrid(i): return i
         case let .twoStage(i): return i
+        case let .ivf(i): return i
         }
     }
 
@@ -69,6 +71,7 @@ public enum AnyIndex: VectorIndex {
         case let .opq4(i): try i.save(to: path)
         case let .hybrid(i): try i.save(to: path)
         case let .twoStage(i): try i.save(to: path)
+        case let .ivf(i): try i.save(to: path)
         }
     }
 
@@ -89,6 +92,7 @@ public enum AnyIndex: VectorIndex {
         case var .opq4(i): try i.add(items, ids: ids); self = .opq4(i)
         case var .hybrid(i): try i.add(items, ids: ids); self = .hybrid(i)
         case var .twoStage(i): try i.add(items, ids: ids); self = .twoStage(i)
+        case var .ivf(i): try i.add(items, ids: ids); self = .ivf(i)
         }
     }
 

@@ -168,6 +168,44 @@ struct LiveIndexTests {
         #expect(try index.search(queries, parameters: p) == reference.search(queries, parameters: p))
     }
 
+    /// IVF segments (8-bit codes: the per-segment top-k are exact, so their merge is too): after
+    /// churn, flushes and reopening, and after `compact()`, a live IVF index equals an IVF index
+    /// rebuilt over the live items with the same centroids, at nprobe 3 and at nprobe = nlist;
+    /// a filter applies inside every segment.
+    @Test("IVF segments: a live IVF index equals one rebuilt over the live items, through reopening and compact()")
+    func ivfSegments() throws {
+        let train = TestData.gaussian(rows: 600, columns: Self.d, seed: 930)
+        let template = try IVFIndex(centroids: IVFIndex.trainCentroids(train, lists: 8), quantizer: try Self.quantizer())
+        let dir = TestData.temporaryDirectory() + "/live-ivf"
+        var live: [Int64: [Float]] = [:]
+        let q = FeatureBatch(TestData.gaussian(rows: 6, columns: Self.d, seed: 931))
+        func check(_ index: LiveIndex<IVFIndex>, _ label: String) throws {
+            let reference = try Self.reference(template, live)
+            for nprobe in [3, 8] {
+                var p = SearchParameters(k: 7)
+                p.nprobe = nprobe
+                #expect(try index.search(q, parameters: p).ids == reference.search(q, parameters: p).ids, "\(label), nprobe \(nprobe)")
+                p.filter = .predicate { $0 % 3 != 0 }
+                #expect(try index.search(q, parameters: p).ids == reference.search(q, parameters: p).ids, "\(label), filtered")
+            }
+        }
+        do {
+            let index = try LiveIndex.create(directory: dir, template: template, policy: MergePolicy(maxSegments: 3, maxDeletedFraction: 0.2, flushItems: 1 << 30))
+            for round in 0..<3 {
+                try Self.churn(index, live: &live, steps: 40, seed: 40 + UInt64(round))
+                try index.commit()
+                try index.flush()
+            }
+            try check(index, "written")
+        }
+        let reopened = try LiveIndex<IVFIndex>.open(directory: dir, mapping: true)
+        #expect(reopened.count == live.count && reopened.segmentCount > 1)
+        try check(reopened, "reopened")
+        try reopened.compact()
+        #expect(reopened.segmentCount == 1)
+        try check(reopened, "compacted")
+    }
+
     @Test("duplicate, negative and unknown ids are typed errors that change nothing; automatic ids never collide")
     func idRules() throws {
         let index = LiveIndex(template: PQIndex(quantizer: try Self.quantizer()))
