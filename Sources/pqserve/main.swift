@@ -14,7 +14,8 @@ usage: pqserve --dir DIR [--create-from INDEX_FILE] [--mapping] [--threads T]
   --threads T              cores per search (default 1)
 
 Requests, one JSON object per line (responses likewise, {"ok": false, "error": …} on failure):
-  {"op": "search", "vectors": [[…], …], "k": 10, "allow": [ids] | "deny": [ids]}
+  {"op": "search", "vectors": [[…], …], "k": 10, "allow": [ids] | "deny": [ids], "nprobe": 8, "rerank": 100}
+                           (nprobe: lists probed by an IVF index; rerank: candidates re-ranked; both optional)
   {"op": "add", "vectors": [[…], …], "ids": [ids]}        (ids optional: assigned)
   {"op": "upsert", "vectors": [[…], …], "ids": [ids]}
   {"op": "remove", "ids": [ids]}
@@ -78,6 +79,14 @@ func ids(_ value: Any?) throws -> [Int64] {
 
 enum Request: Error { case bad(String) }
 
+/// A JSON number that is an integer (named `name` in the error otherwise).
+func integer(_ v: Any, _ name: String) throws -> Int {
+    guard let n = v as? NSNumber, let i = Int(exactly: n.doubleValue), Double(i) == n.doubleValue, abs(n.doubleValue) < 1e15 else {
+        throw Request.bad("\"\(name)\" must be an integer")
+    }
+    return i
+}
+
 func handle(_ line: String, dimension: Int) -> [String: Any] {
     do {
         guard let data = line.data(using: .utf8), let req = try JSONSerialization.jsonObject(with: data) as? [String: Any],
@@ -86,6 +95,8 @@ func handle(_ line: String, dimension: Int) -> [String: Any] {
         case "search":
             let q = try matrix(req["vectors"], dimension: dimension)
             var p = SearchParameters(k: (req["k"] as? NSNumber)?.intValue ?? 10, threads: threads)
+            if let n = req["nprobe"] { p.nprobe = try integer(n, "nprobe") }
+            if let r = req["rerank"] { p.rerank = try integer(r, "rerank") }
             if req["allow"] != nil { p.filter = IDFilter.allow(Set(try ids(req["allow"]))) }
             if req["deny"] != nil { p.filter = IDFilter.deny(Set(try ids(req["deny"]))) }
             let r = try index.search(FeatureBatch(q), parameters: p)

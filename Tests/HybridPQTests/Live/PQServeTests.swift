@@ -65,4 +65,34 @@ struct PQServeTests {
         #expect(reopened[0]["count"] as? Int == 50)
         #expect((reopened[1]["ids"] as? [[Int64]]) == after)
     }
+
+    /// An IVF index file served: `nprobe` reaches the index (results equal the library's at that
+    /// nprobe and differ from nprobe 1's); a non-integer nprobe or one above nlist is an error.
+    @Test("pqserve serves an IVF index file; search takes nprobe")
+    func ivfNprobe() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.executable), "pqserve is built beside the tests")
+        let d = LiveIndexTests.d
+        let x = TestData.gaussian(rows: 400, columns: d, seed: 932)
+        var ivf = try IVFIndex(centroids: IVFIndex.trainCentroids(x, lists: 8), quantizer: try LiveIndexTests.quantizer())
+        try ivf.add(x)
+        let tmp = TestData.temporaryDirectory()
+        try ivf.save(to: tmp + "/ivf.hpq")
+        let queries = TestData.gaussian(rows: 4, columns: d, seed: 933)
+        let q = (0..<4).map { queries.row($0).map(Double.init) }
+        let r = try Self.run(["--dir", tmp + "/live", "--create-from", tmp + "/ivf.hpq"], [
+            ["op": "search", "vectors": q, "k": 6, "nprobe": 3],
+            ["op": "search", "vectors": q, "k": 6],
+            ["op": "search", "vectors": q, "k": 6, "nprobe": 2.5],
+            ["op": "search", "vectors": q, "k": 6, "nprobe": 9],
+        ])
+        for (i, nprobe) in [(0, 3), (1, 1)] {
+            var p = SearchParameters(k: 6)
+            p.nprobe = nprobe
+            let want = try ivf.search(FeatureBatch(queries), parameters: p)
+            #expect((r[i]["ids"] as? [[Int64]]) == (0..<4).map { want.ids(ofQuery: $0).filter { $0 >= 0 } }, "nprobe \(nprobe)")
+        }
+        #expect((r[0]["ids"] as? [[Int64]]) != (r[1]["ids"] as? [[Int64]]))
+        #expect(r[2]["ok"] as? Bool == false && (r[2]["error"] as? String ?? "").contains("nprobe"))
+        #expect(r[3]["ok"] as? Bool == false && (r[3]["error"] as? String ?? "").contains("nprobe"))
+    }
 }
