@@ -144,17 +144,34 @@ public struct CodeStore: Sendable {
     /// Appends items to run `r` (any run: an inverted list); the positions of later runs move
     /// up by the items added (O(runs)).
     public mutating func append(codes: [UInt8], ids newIds: [Int64], toRun r: Int) throws(IndexError) {
-        guard r >= 0, r < runs.count else { throw .inconsistentStore(reason: "run \(r) of \(runs.count)") }
-        let n = newIds.count, m = layout.subspaces
-        guard codes.count == n * m else {
-            throw .inconsistentStore(reason: "\(codes.count) code bytes for \(n) items of \(m) sub-codes")
+        try append(toRuns: [(r, codes, newIds)])
+    }
+
+    /// Appends items to several runs (a batch spread over inverted lists): each run's items as
+    /// `append(codes:ids:toRun:)` takes them, the positions updated once for all of them
+    /// (one call per run would be O(runs²) for a batch touching every list). All or nothing.
+    public mutating func append(toRuns batches: [(run: Int, codes: [UInt8], ids: [Int64])]) throws(IndexError) {
+        let m = layout.subspaces
+        var total = 0
+        for (r, codes, ids) in batches {
+            guard r >= 0, r < runs.count else { throw .inconsistentStore(reason: "run \(r) of \(runs.count)") }
+            guard codes.count == ids.count * m else {
+                throw .inconsistentStore(reason: "\(codes.count) code bytes for \(ids.count) items of \(m) sub-codes")
+            }
+            total += ids.count
         }
-        guard count + n <= CandidateReservoir.positionLimit else {
-            throw .tooManyItems(count: count + n, limit: CandidateReservoir.positionLimit)
+        guard count + total <= CandidateReservoir.positionLimit else {
+            throw .tooManyItems(count: count + total, limit: CandidateReservoir.positionLimit)
         }
-        let last = r
-        var run = runs[last]
-        runs[last] = CodeRun()   // unique reference: the appends below do not copy the codes
+        for (r, codes, ids) in batches where !ids.isEmpty { appendChecked(codes: codes, ids: ids, toRun: r) }
+        for r in 0..<runs.count { offsets[r + 1] = offsets[r] + runs[r].count }
+    }
+
+    /// Appends checked items to run `r` without touching `offsets`.
+    private mutating func appendChecked(codes: [UInt8], ids newIds: [Int64], toRun r: Int) {
+        let n = newIds.count
+        var run = runs[r]
+        runs[r] = CodeRun()   // unique reference: the appends below do not copy the codes
         switch layout {
         case .rows:
             run.codes.append(contentsOf: codes)
@@ -164,8 +181,7 @@ public struct CodeStore: Sendable {
         }
         run.ids.append(contentsOf: newIds)
         run.largestId = max(run.largestId, newIds.max() ?? -1)
-        runs[last] = run
-        for i in (r + 1)..<offsets.count { offsets[i] += n }
+        runs[r] = run
     }
 
     /// Ends the current run: later appends go to a new, empty one (a sealed segment, an

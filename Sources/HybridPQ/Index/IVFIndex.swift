@@ -70,27 +70,41 @@ public struct IVFIndex: VectorIndex {
     var store: CodeStore { switch lists { case let .pq(i): return i.store; case let .pq4(i): return i.store } }
     var quantizer: ProductQuantizer { switch lists { case let .pq(i): return i.quantizer; case let .pq4(i): return i.quantizer } }
 
-    /// Score matrices of `assign` hold at most this many floats (32 MiB): a batch of 1M rows
-    /// against 4,096 centroids scored at once took 16 GiB.
-    static let assignBlockFloats = 8 << 20
+    /// Coarse score matrices hold at most this many floats (32 MiB): a batch of 1M rows against
+    /// 4,096 centroids scored at once took 16 GiB.
+    static let coarseBlockFloats = 8 << 20
 
-    /// The nearest centroid of each row (L2), a block of rows at a time.
-    func assign(_ x: Matrix) -> [Int] {
-        var out = [Int](repeating: 0, count: x.rows)
-        let block = max(1, Self.assignBlockFloats / max(1, nlist))
+    /// Calls `body(row, scores)` for every row of `x` with its L2 coarse scores
+    /// `2⟨x, c⟩ − ‖c‖²` against every centroid (larger is nearer), a bounded block of rows
+    /// scored at a time (one sgemm per block).
+    func forEachCoarseScores(_ x: Matrix, _ body: (Int, UnsafeBufferPointer<Float>) -> Void) {
+        let block = max(1, Self.coarseBlockFloats / max(1, nlist))
+        var scores = [Float](repeating: 0, count: nlist)
         var start = 0
         while start < x.rows {
             let end = min(x.rows, start + block)
             let s = x.slicing(rows: start..<end).multipliedTransposed(centroids)
-            for i in 0..<(end - start) {
-                var best = 0, top = -Float.infinity
-                for c in 0..<nlist {
-                    let v = 2 * s.values[i * nlist + c] - centroidNorms[c]
-                    if v > top { top = v; best = c }
+            s.values.withUnsafeBufferPointer { v in
+                centroidNorms.withUnsafeBufferPointer { norms in
+                    scores.withUnsafeMutableBufferPointer { out in
+                        for i in 0..<(end - start) {
+                            for c in 0..<nlist { out[c] = 2 * v[i * nlist + c] - norms[c] }
+                            body(start + i, UnsafeBufferPointer(out))
+                        }
+                    }
                 }
-                out[start + i] = best
             }
             start = end
+        }
+    }
+
+    /// The nearest centroid of each row (L2).
+    func assign(_ x: Matrix) -> [Int] {
+        var out = [Int](repeating: 0, count: x.rows)
+        forEachCoarseScores(x) { row, scores in
+            var best = 0, top = -Float.infinity
+            for c in 0..<scores.count where scores[c] > top { top = scores[c]; best = c }
+            out[row] = best
         }
         return out
     }
@@ -113,13 +127,10 @@ public struct IVFIndex: VectorIndex {
         var members = [[Int]](repeating: [], count: nlist)
         for (i, l) in assign(x).enumerated() { members[l].append(i) }
         var s = store
-        for (l, rows) in members.enumerated() where !rows.isEmpty {
-            try s.append(codes: rows.flatMap { codes[($0 * m)..<(($0 + 1) * m)] }, ids: rows.map { ids[$0] }, toRun: l)
-        }
-        switch lists {
-        case var .pq(i): i.store = s; lists = .pq(i)
-        case var .pq4(i): i.store = s; lists = .pq4(i)
-        }
+        try s.append(toRuns: members.enumerated().filter { !$0.element.isEmpty }.map { l, rows in
+            (l, rows.flatMap { codes[($0 * m)..<(($0 + 1) * m)] }, rows.map { ids[$0] })
+        })
+        replaceStore(s)
     }
 
     /// Each query scans the lists of its `parameters.nprobe` (default 1) nearest centroids.
@@ -133,24 +144,14 @@ public struct IVFIndex: VectorIndex {
             throw .invalidParameter(name: "nprobe", value: nprobe, reason: "must be in 1...\(nlist) (nlist)")
         }
         let p = parameters.capped(items: count)
-        var results = SearchResults(queries: q.rows, k: p.k)
-        guard count > 0 else { return results }
+        guard count > 0 else { return SearchResults(queries: q.rows, k: p.k) }
         // Each query's probed lists: the nprobe nearest centroids by a top-k over the coarse
-        // scores (not a sort of all lists), the scores a bounded block of queries at a time.
+        // scores (not a sort of all lists).
         var probed = [[Int]](repeating: [], count: q.rows)
-        let block = max(1, Self.assignBlockFloats / max(1, nlist))
-        var first = 0
-        while first < q.rows {
-            let end = min(q.rows, first + block)
-            let coarse = q.slicing(rows: first..<end).multipliedTransposed(centroids)
-            coarse.values.withUnsafeBufferPointer { c in
-                for row in 0..<(end - first) {
-                    var nearest = TopK(k: nprobe)
-                    for l in 0..<nlist { nearest.offer(score: 2 * c[row * nlist + l] - centroidNorms[l], id: Int64(l)) }
-                    probed[first + row] = nearest.sorted().map { Int($0.id) }
-                }
-            }
-            first = end
+        forEachCoarseScores(q) { row, scores in
+            var nearest = TopK(k: nprobe)
+            for l in 0..<scores.count { nearest.offer(score: scores[l], id: Int64(l)) }
+            probed[row] = nearest.sorted().map { Int($0.id) }
         }
         // One pass of the pipeline for the whole batch over every list (the store's runs), each
         // query scanning only its probed runs: tables built together, each list's codes read
@@ -158,17 +159,10 @@ public struct IVFIndex: VectorIndex {
         var inner = p
         inner.nprobe = nil
         inner.probedRuns = probed
-        let r: SearchResults
+        // The inner index caps k at the same count: its results are these.
         switch lists {
-        case let .pq(i): r = try i.search(queries, parameters: inner)
-        case let .pq4(i): r = try i.search(queries, parameters: inner)
+        case let .pq(i): return try i.search(queries, parameters: inner)
+        case let .pq4(i): return try i.search(queries, parameters: inner)
         }
-        for qi in 0..<q.rows {
-            for j in 0..<min(r.k, p.k) {
-                results.ids[qi * p.k + j] = r.ids[qi * r.k + j]
-                results.scores[qi * p.k + j] = r.scores[qi * r.k + j]
-            }
-        }
-        return results
     }
 }

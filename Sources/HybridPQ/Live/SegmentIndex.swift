@@ -273,7 +273,7 @@ extension IVFIndex: SegmentIndex {
             }
         }
         var s = out.store
-        for l in 0..<first.nlist where !ids[l].isEmpty { try s.append(codes: codes[l], ids: ids[l], toRun: l) }
+        try s.append(toRuns: (0..<first.nlist).filter { !ids[$0].isEmpty }.map { ($0, codes[$0], ids[$0]) })
         out.replaceStore(s)
         return out
     }

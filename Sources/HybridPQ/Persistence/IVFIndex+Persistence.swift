@@ -83,9 +83,6 @@ extension IVFIndex {
         }
         let loaded: CodeStore
         do { loaded = try CodeStore(layout: store.layout, runs: runs) } catch { throw .invalidIndex(path: file.path, error) }
-        switch lists {
-        case var .pq(i): i.store = loaded; lists = .pq(i)
-        case var .pq4(i): i.store = loaded; lists = .pq4(i)
-        }
+        replaceStore(loaded)
     }
 }
