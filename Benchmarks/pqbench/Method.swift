@@ -15,6 +15,11 @@ enum Method: String, CaseIterable {
     /// IVF: coarse lists (`--nlist`), codes of 8-bit PQ or 4-bit fast scan inside; one row per
     /// `--nprobe` value (the recall/QPS curve).
     case ivfPQ = "ivf-pq", ivfPQ4 = "ivf-pq4"
+    /// The same behind a learned OPQ rotation (coarse lists of rotated vectors).
+    case ivfOPQ = "ivf-opq", ivfOPQ4 = "ivf-opq4"
+    /// A `pqtrain` model's codes (every level, as hcq) in IVF lists over its coarse target
+    /// embeddings; one row per `--nprobe` value.
+    case ivfHCQ = "ivf-hcq"
 
     /// Every name, for the usage text and error messages.
     static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -22,7 +27,7 @@ enum Method: String, CaseIterable {
     /// Whether the method needs a `pqtrain` model (`--model`).
     var needsModel: Bool {
         switch self {
-        case .flatHybrid, .hcq, .hcqCoarse, .trainedOPQ, .trainedOPQ4, .dns, .dnsSelect, .flatFine: return true
+        case .flatHybrid, .hcq, .hcqCoarse, .trainedOPQ, .trainedOPQ4, .dns, .dnsSelect, .flatFine, .ivfHCQ: return true
         default: return false
         }
     }
@@ -30,14 +35,17 @@ enum Method: String, CaseIterable {
     /// Bits per code of the methods that quantize at each `--bytes` value (nil: one row).
     var codeBits: Int? {
         switch self {
-        case .pq, .opq, .trainedOPQ, .ivfPQ: return 8
-        case .pq4, .opq4, .trainedOPQ4, .ivfPQ4: return 4
+        case .pq, .opq, .trainedOPQ, .ivfPQ, .ivfOPQ: return 8
+        case .pq4, .opq4, .trainedOPQ4, .ivfPQ4, .ivfOPQ4: return 4
         default: return nil
         }
     }
 
     /// Whether the codes sit behind a learned OPQ rotation.
-    var rotated: Bool { self == .opq || self == .opq4 || self == .trainedOPQ || self == .trainedOPQ4 }
+    var rotated: Bool { [.opq, .opq4, .trainedOPQ, .trainedOPQ4, .ivfOPQ, .ivfOPQ4].contains(self) }
+
+    /// Whether the codes sit in IVF lists (one row per `--nprobe` value; `--stream` builds these).
+    var inverted: Bool { [.ivfPQ, .ivfPQ4, .ivfOPQ, .ivfOPQ4, .ivfHCQ].contains(self) }
 
     /// Whether searches go through the fast-scan stages (kernel and re-ranking depth apply).
     var fastScan: Bool { codeBits == 4 }

@@ -33,6 +33,8 @@ struct Options {
     var fractions = [0.1, 0.2, 0.3, 0.5]   // dns-select: fractions of queries re-ranked
     var gapSelector = false           // dns-select: the gap-only baseline selector
     var latency = false               // fixed: --latency (one query per call, one thread: p50/p99)
+    var stream = false                // --stream: the database read from a memory mapping, a chunk at a time
+    var trainSample: Int?             // --train-sample N: training rows for coarse and PQ k-means
 
     static let usage = """
     usage: pqbench --micro N [--bytes LIST]
@@ -41,7 +43,7 @@ struct Options {
                    [--database test|all] [--queries Q] [--iterations I] [--seed S] [--depth R]
                    [--rerank R] [--kernel auto|portable|avx2|avx512] [--model FILE]
                    [--latency] [--filter-keep F] [--fractions LIST] [--selector learned|gap]
-                   [--export-data DIR] [--save-indexes DIR] [--quiet]
+                   [--export-data DIR] [--save-indexes DIR] [--stream] [--train-sample N] [--quiet]
 
       --data DIR        data-set directory (DESIGN.md §4: queries.npy, targets.npy, split.json)
                         or a plain vector set (base/query[/learn/groundtruth] .npy or .fvecs).
@@ -49,12 +51,14 @@ struct Options {
       --synthetic N     built-in deterministic synthetic cross-view data of N items (speed
                         runs); --dim sets its dimension (384)
       --methods LIST    flat (exact float search), pq (8-bit PQ), pq4 (4-bit PQ, fast scan +
-                        exact re-ranking), opq / opq4 (the same behind a learned rotation);
-                        default flat,pq,pq4,opq4. With --model (a pqtrain model file):
+                        exact re-ranking), opq / opq4 (the same behind a learned rotation),
+                        ivf-pq / ivf-pq4 / ivf-opq / ivf-opq4 (the same codes in IVF lists:
+                        --nlist, --nprobe); default flat,pq,pq4,opq4. With --model (a pqtrain model file):
                         flat-hybrid (the model unquantized), hcq (all its levels' codes),
                         hcq-coarse (its coarse code alone), trained-opq (OPQ of its continuous
                         coarse embeddings at each --bytes: the post-hoc baseline),
-                        trained-opq4 (the same with 4-bit codes, fast scan). With a model
+                        trained-opq4 (the same with 4-bit codes, fast scan), ivf-hcq (the
+                        hcq codes in IVF lists over its coarse embeddings). With a model
                         trained with --fine: dns (the hot code, then --rerank candidates
                         re-scored with the fine stage), dns-select (the same for the fraction
                         of queries the model's selector picks: one row per --fractions value,
@@ -63,8 +67,8 @@ struct Options {
       --bytes LIST      code bytes per item for quantized methods (8-bit: M = bytes; 4-bit:
                         M = 2·bytes)
       --rerank R        pq4/opq4: candidates re-scored with exact float tables (default 10·k)
-      --nlist N         ivf-pq, ivf-pq4: coarse lists (k-means of the train split; default 4·√N)
-      --nprobe LIST     ivf-pq, ivf-pq4: lists probed, one row per value (e.g. 1,2,4,8,16; default 1)
+      --nlist N         ivf-*: coarse lists (k-means of the train split; default 4·√N)
+      --nprobe LIST     ivf-*: lists probed, one row per value (e.g. 1,2,4,8,16; default 1)
       --kernel K        pq4/opq4: auto (the fastest available, calibrated on first use),
                         portable, avx2 or avx512
       --latency         also time one-query searches (one thread, after a warm-up): each row
@@ -79,7 +83,8 @@ struct Options {
       --queries Q       use at most Q test queries (default: all for --data, 1000 synthetic)
       --depth R         result depth for R@k and MdR (default 1000)
       --iterations I    k-means iterations per sub-space (default 25, as FAISS)
-      --kmeans-init X   kMeansPlusPlus (default) or random (FAISS's) k-means seeding
+      --kmeans-init X   kMeansPlusPlus (default) or random (FAISS's) seeding of the PQ and IVF
+                        coarse k-means (random for thousands of lists: k-means++ is sequential)
       --threads T       cores to use (default: all); scan throughput is always one core
       --micro N         micro-benchmark: scan-kernel throughput on one core over N random codes
                         per --bytes value (codes/s, GB/s) and streaming memory bandwidth
@@ -91,6 +96,14 @@ struct Options {
                         or Benchmarks/faiss on the same files; repeatable)
       --export-data DIR write the data set used (e.g. the synthetic one) as .npy files
       --save-indexes DIR  save every index built to DIR/<method>-<bytes>.hpq
+      --stream          scale runs (ivf-* methods only): with --data DIR, the database is every
+                        row of DIR/targets.npy read through a memory mapping a chunk at a time
+                        (never all its floats in memory), test queries read row by row; rows
+                        gain build_peak_anon_bytes (peak anonymous memory while building, the
+                        mapped input excluded); the exact top-10 for ANN recall is computed by
+                        a streamed scan once and stored as DIR/exact-top10-<metric>-<Q>.npy
+      --train-sample N  train coarse and PQ k-means on N rows: the first N of the train split,
+                        or (--stream, N above the split) N rows spread evenly over the database
     """
 
     static func parse(_ args: [String]) throws -> Options {
@@ -174,6 +187,8 @@ struct Options {
                 guard let f = Double(v), f > 0, f <= 1 else { throw UsageError("--filter-keep expects a fraction in (0, 1], got '\(v)'") }
                 o.filterKeep = f
             case "--latency": o.latency = true
+            case "--stream": o.stream = true
+            case "--train-sample": o.trainSample = try int(a)
             case "--fractions":
                 let v = try value(a)
                 let parts = v.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
@@ -191,6 +206,7 @@ struct Options {
             i += 1
         }
         if o.data != nil && o.synthetic != nil { throw UsageError("--data and --synthetic exclude each other") }
+        if o.stream && o.data == nil { throw UsageError("--stream reads the database from --data DIR/targets.npy") }
         return o
     }
 }

@@ -7,6 +7,7 @@ final class Progress {
     let enabled: Bool
     let start = Clock.now()
     var printed = false
+    var finished = false
 
     init(_ label: String, enabled: Bool) {
         self.label = label
@@ -21,6 +22,11 @@ final class Progress {
         let line = String(format: "\rpqbench: %@ %d/%d, %.0f s elapsed, ETA %.0f s   ", label, done, total, elapsed, eta)
         FileHandle.standardError.write(Data(line.utf8))
         printed = true
-        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+        if done == total { FileHandle.standardError.write(Data("\n".utf8)); finished = true }
+    }
+
+    /// Ends the line of a step that stopped before its total (k-means converging early).
+    func finish() {
+        if printed && !finished { FileHandle.standardError.write(Data("\n".utf8)); finished = true }
     }
 }

@@ -59,6 +59,7 @@ struct Report {
                   "latency_p50_us": \(num(r.latencyP50)),
                   "latency_p99_us": \(num(r.latencyP99)),
                   "concurrent_qps": \(num(r.concurrentQPS)),
+                  "build_peak_anon_bytes": \(r.buildPeakAnonBytes.map(String.init) ?? "null"),
                   "scan_codes_per_second_per_core": \(num(r.scanPerCore))
                 }
             """

@@ -25,6 +25,8 @@ struct ResultRow {
     var latencyP99: Double?
     /// Queries per second of one-query searches issued by `threads` threads at once (`--latency`).
     var concurrentQPS: Double?
+    /// `--stream`: peak anonymous memory while building (the mapped input excluded), bytes.
+    var buildPeakAnonBytes: Int?
 }
 
 /// Builds each requested index and measures it.
@@ -55,23 +57,27 @@ final class Runner {
     func run() throws -> [ResultRow] {
         var rows: [ResultRow] = []
         for method in options.methods {
+            if workload.databaseStream != nil, !method.inverted || method.needsModel {
+                skip(method, bytes: nil, "--stream builds ivf-pq* and ivf-opq* only (the others hold the database in memory)")
+                continue
+            }
             switch method {
             case .flat:
-                var index = FlatIndex(dimension: workload.database.columns, metric: options.metric ?? .innerProduct)
+                var index = FlatIndex(dimension: workload.dimension, metric: options.metric ?? .innerProduct)
                 rows.append(try measure(method, params: [], trainSeconds: 0, queries: FeatureBatch(workload.queries)) {
                     try index.add(workload.database)
                     return index
                 })
             case .pq, .pq4, .opq, .opq4:
                 for b in options.bytes {
-                    switch method.shape(bytes: b, dimension: workload.database.columns) {
+                    switch method.shape(bytes: b, dimension: workload.dimension) {
                     case let .success(shape): rows.append(try quantized(method, shape: shape))
                     case let .failure(why): skip(method, bytes: b, why.reason)
                     }
                 }
-            case .ivfPQ, .ivfPQ4:
+            case .ivfPQ, .ivfPQ4, .ivfOPQ, .ivfOPQ4:
                 for b in options.bytes {
-                    switch method.shape(bytes: b, dimension: workload.database.columns) {
+                    switch method.shape(bytes: b, dimension: workload.dimension) {
                     case let .success(shape): rows += try ivf(method, shape: shape)
                     case let .failure(why): skip(method, bytes: b, why.reason)
                     }
@@ -84,6 +90,8 @@ final class Runner {
                 for f in options.fractions { rows.append(try twoStage(fraction: f)) }
             case .flatFine:
                 rows.append(try flatFine())
+            case .ivfHCQ:
+                rows += try ivfTrained()
             case .trainedOPQ, .trainedOPQ4:
                 let d = try loadModel().configuration.dimension
                 for b in options.bytes {
@@ -166,31 +174,85 @@ final class Runner {
         }
     }
 
-    /// An IVF method at a code shape: coarse centroids and codes trained on the train split, the
-    /// index built once, then one row per `--nprobe` value.
+    /// An IVF method at a code shape: coarse centroids and codes (behind an OPQ rotation for
+    /// ivf-opq*) trained on the train split, the index built once (streamed with `--stream`),
+    /// then one row per `--nprobe` value.
     func ivf(_ method: Method, shape: (subspaces: Int, bits: Int)) throws -> [ResultRow] {
-        let m = shape.subspaces, bits = shape.bits, n = workload.database.rows
-        let nlist = options.nlist ?? max(1, min(workload.train.rows, Int((Double(n).squareRoot() * 4).rounded())))
+        let m = shape.subspaces, bits = shape.bits
+        let nlist = defaultLists(items: workload.databaseCount, sample: workload.train.rows)
         let t0 = Clock.now()
-        let progress = Progress("\(method.rawValue) M=\(m): sub-space", enabled: !options.quiet)
-        let pq = try ProductQuantizer.train(workload.train, subspaces: m, bitsPerCode: bits, iterations: options.iterations,
+        var opq: OPQ?
+        let pq: ProductQuantizer
+        var train = workload.train
+        if method.rotated {
+            var config = OPQ.Configuration(subspaces: m, bitsPerCode: bits)
+            config.seed = options.seed
+            config.finalPQIterations = options.iterations
+            let progress = Progress("\(method.rawValue) M=\(m): round", enabled: !options.quiet)
+            opq = try OPQ.train(train, config, progress: progress.update)
+            pq = opq!.quantizer
+            train = train.multiplied(opq!.rotation)
+        } else {
+            let progress = Progress("\(method.rawValue) M=\(m): sub-space", enabled: !options.quiet)
+            pq = try ProductQuantizer.train(train, subspaces: m, bitsPerCode: bits, iterations: options.iterations,
                                             seed: options.seed, initialization: options.kmeansInit, progress: progress.update)
-        let centroids = try IVFIndex.trainCentroids(workload.train, lists: nlist, seed: options.seed)
+        }
+        let coarse = Progress("\(method.rawValue) nlist=\(nlist): coarse k-means iteration", enabled: !options.quiet)
+        let centroids = try IVFIndex.trainCentroids(train, lists: nlist, seed: options.seed, initialization: options.kmeansInit,
+                                                    progress: coarse.update)
+        coarse.finish()
         let trainSeconds = Clock.now() - t0
-        let t1 = Clock.now()
-        var index = try IVFIndex(centroids: centroids, quantizer: pq, metric: options.metric ?? .l2)
-        try index.add(workload.database)
-        let buildSeconds = Clock.now() - t1
+        let metric = options.metric ?? .l2
+        // Built as the concrete kind (an enum payload grown in place would be copied per chunk).
+        let built: AnyIndex, buildSeconds: Double, peakAnon: Int?
+        if let opq {
+            let r = try build(try IVFOPQIndex(opq: opq, centroids: centroids, metric: metric), method: method, m: m)
+            (built, buildSeconds, peakAnon) = (.ivfOPQ(r.0), r.1, r.2)
+        } else {
+            let r = try build(try IVFIndex(centroids: centroids, quantizer: pq, metric: metric), method: method, m: m)
+            (built, buildSeconds, peakAnon) = (.ivf(r.0), r.1, r.2)
+        }
+        return try probeRows(method, built, nlist: nlist, params: [("M", "\(m)"), ("K", "\(1 << bits)")], after: fastScanParams(method),
+                             trainSeconds: trainSeconds, buildSeconds: buildSeconds, peakAnon: peakAnon, queries: FeatureBatch(workload.queries))
+    }
+
+    /// `--nlist`, else 4·√N bounded by the training sample.
+    func defaultLists(items n: Int, sample: Int) -> Int {
+        options.nlist ?? max(1, min(sample, Int((Double(n).squareRoot() * 4).rounded())))
+    }
+
+    /// One row per `--nprobe` value (at most nlist) of a built IVF index.
+    func probeRows<Index: VectorIndex>(_ method: Method, _ index: Index, nlist: Int, params: [(String, String)], after: [(String, String)] = [],
+                                       trainSeconds: Double, buildSeconds: Double, peakAnon: Int? = nil,
+                                       queries: FeatureBatch) throws -> [ResultRow] {
         var rows: [ResultRow] = []
         for probe in options.nprobe ?? [1] where probe <= nlist {
             nprobe = probe
             defer { nprobe = nil }
-            var row = try measure(method, params: [("M", "\(m)"), ("K", "\(1 << bits)"), ("nlist", "\(nlist)"), ("nprobe", "\(probe)")]
-                                    + fastScanParams(method), trainSeconds: trainSeconds, queries: FeatureBatch(workload.queries)) { index }
+            var row = try measure(method, params: params + [("nlist", "\(nlist)"), ("nprobe", "\(probe)")] + after,
+                                  trainSeconds: trainSeconds, queries: queries) { index }
             row.addSeconds = buildSeconds
+            row.buildPeakAnonBytes = peakAnon
             rows.append(row)
         }
         return rows
+    }
+
+    /// Adds the database to `index`: from the stream (`--stream`, peak anonymous memory
+    /// sampled, progress with ETA) or the matrix in memory. Returns the index, seconds and peak.
+    func build<Index: VectorIndex>(_ index: Index, method: Method, m: Int) throws -> (Index, Double, Int?) {
+        var index = index
+        let t0 = Clock.now()
+        var peakAnon: Int?
+        if let stream = workload.databaseStream {
+            let progress = Progress("\(method.rawValue) M=\(m): adding rows", enabled: !options.quiet)
+            (_, peakAnon) = try MemorySampler.peakAnonymous {
+                try index.add(stream: stream, chunk: 262_144, progress: progress.update)
+            }
+        } else {
+            try index.add(workload.database)
+        }
+        return (index, Clock.now() - t0, peakAnon)
     }
 
     /// Builds an index, evaluates recall at depth, and times batch search and one-core scans.
@@ -277,7 +339,12 @@ final class Runner {
 
     func exactResults(_ metric: Metric) throws -> SearchResults {
         if let r = exact[metric] { return r }
-        var flat = FlatIndex(dimension: workload.database.columns, metric: metric)
+        if let stream = workload.databaseStream, let dir = workload.directory {
+            let r = try StreamedExact.top10(stream, queries: workload.queries, metric: metric, directory: dir, threads: threads, log: log)
+            exact[metric] = r
+            return r
+        }
+        var flat = FlatIndex(dimension: workload.dimension, metric: metric)
         try flat.add(workload.database, ids: nil)
         let r = try flat.search(workload.queries, k: 10, threads: threads)
         exact[metric] = r

@@ -110,6 +110,31 @@ extension Runner {
         }
     }
 
+    /// ivf-hcq: the model's codes (every level, as hcq scans them) in IVF lists: coarse
+    /// centroids are k-means of the train split's coarse target embeddings, queries probe with
+    /// their coarse query embeddings; one row per `--nprobe` value.
+    func ivfTrained() throws -> [ResultRow] {
+        let model = try loadModel()
+        guard model.isQuantized else { throw UsageError("\(options.model!): the model has no quantizers (an interrupted pqtrain run?)") }
+        let ds = try crossViewData()
+        let t0 = Clock.now()
+        let trainItems = modelItems(ds, ds.split.train)
+        let train = try model.targetEmbeddings(trainItems.vectors, frames: trainItems.sequences)[0]
+        let items = modelItems(ds)
+        let nlist = defaultLists(items: items.count, sample: train.rows)
+        let coarse = Progress("ivf-hcq nlist=\(nlist): coarse k-means iteration", enabled: !options.quiet)
+        let centroids = try IVFIndex.trainCentroids(train, lists: nlist, seed: options.seed, initialization: options.kmeansInit,
+                                                    progress: coarse.update)
+        coarse.finish()
+        let trainSeconds = Clock.now() - t0
+        let t1 = Clock.now()
+        var index = try IVFIndex(centroids: centroids, model: model)
+        try index.add(items, ids: nil)
+        let buildSeconds = Clock.now() - t1
+        return try probeRows(.ivfHCQ, index, nlist: nlist, params: modelParams(model), trainSeconds: trainSeconds,
+                             buildSeconds: buildSeconds, queries: modelQueries(ds))
+    }
+
     /// OPQ (8-bit, M = bytes; or 4-bit fast scan, M = 2·bytes) of the model's continuous coarse
     /// target embeddings of the train split.
     func trainedOPQ(_ method: Method, shape: (subspaces: Int, bits: Int)) throws -> ResultRow {

@@ -20,6 +20,15 @@ struct Workload {
     var crossView: CrossViewDataSet?
     var queryItems: [Int] = []
     var databaseItems: [Int] = []
+    /// `--stream`: the database, read from a memory mapping a chunk at a time (`database` is
+    /// then empty); its directory, where the exact top-10 is stored.
+    var databaseStream: VectorStream?
+    var directory: String?
+
+    /// Items in the database (the stream's rows when streamed).
+    var databaseCount: Int { databaseStream?.count ?? database.rows }
+    /// Floats per database row.
+    var dimension: Int { databaseStream?.dimension ?? database.columns }
 
     /// Builds the workload from the options: a data-set directory or synthetic data.
     /// The data set a run without `--data` or `--synthetic` uses: a 3,000-item slice of
@@ -44,6 +53,7 @@ struct Workload {
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
                 throw DataError.cannotOpen(path: dir, reason: "no such data-set directory")
             }
+            if o.stream { return try streamed(directory: dir, o, log: log) }
             if FileExists.regular(dir + "/queries.npy") {
                 // Token and frame features are read only for the trained methods.
                 let trained = o.methods.contains(where: \.needsModel)
@@ -71,18 +81,60 @@ struct Workload {
         return w
     }
 
+    /// `--stream`: every row of DIR/targets.npy is the database (protocol all), read through a
+    /// mapping; the test queries and the training rows are read row by row.
+    static func streamed(directory dir: String, _ o: Options, log: (String) -> Void) throws -> Workload {
+        let targets = try VectorStream(path: dir + "/targets.npy")
+        let queryFile = try VectorStream(path: dir + "/queries.npy")
+        guard queryFile.count == targets.count, queryFile.dimension == targets.dimension else {
+            throw DataError.shapeMismatch(path: dir + "/queries.npy", expected: "[\(targets.count), \(targets.dimension)] (as targets.npy)",
+                                          found: "[\(queryFile.count), \(queryFile.dimension)]")
+        }
+        let split = try Split.read(dir + "/split.json", itemCount: targets.count)
+        var test = split.test
+        let q = o.queries ?? 1000
+        if q < test.count { test = Array(test.prefix(q)) }
+        let want = o.trainSample ?? split.train.count
+        let trainRows = want <= split.train.count ? Array(split.train.prefix(want))
+                                                  : (0..<min(want, targets.count)).map { $0 * targets.count / min(want, targets.count) }
+        log("streaming \(dir)/targets.npy: \(targets.count) × \(targets.dimension); training on \(trainRows.count) rows")
+        let name = dir.split(separator: "/").last.map(String.init) ?? dir
+        var w = Workload(name: name, train: try gather(targets, rows: trainRows), database: Matrix(rows: 0, columns: targets.dimension),
+                         queries: try gather(queryFile, rows: test), expected: test.map { Int64($0) }, groundTruth: nil,
+                         databaseProtocol: "all")
+        w.databaseStream = targets
+        w.directory = dir
+        w.queryItems = test
+        return w
+    }
+
+    /// Rows `rows` of a stream as one matrix (runs of consecutive rows read at once).
+    static func gather(_ s: VectorStream, rows: [Int]) throws -> Matrix {
+        var out = Matrix(rows: rows.count, columns: s.dimension)
+        var i = 0
+        while i < rows.count {
+            var j = i + 1
+            while j < rows.count, rows[j] == rows[j - 1] + 1 { j += 1 }
+            let part = try s.rows(rows[i]..<(rows[j - 1] + 1))
+            out.values.replaceSubrange((i * s.dimension)..<(j * s.dimension), with: part.values)
+            i = j
+        }
+        return out
+    }
+
     static func crossView(_ ds: CrossViewDataSet, _ o: Options, defaultDatabase: String) -> Workload {
         var test = ds.split.test
         if let q = o.queries, q < test.count { test = Array(test.prefix(q)) }
         let proto = o.database ?? defaultDatabase
         let queries = ds.queries.gathering(rows: test)
+        let train = ds.split.train.prefix(o.trainSample ?? ds.split.train.count)
         var w: Workload
         if proto == "all" {
-            w = Workload(name: ds.name, train: ds.targets.gathering(rows: ds.split.train), database: ds.targets,
+            w = Workload(name: ds.name, train: ds.targets.gathering(rows: Array(train)), database: ds.targets,
                          queries: queries, expected: test.map { Int64($0) }, groundTruth: nil, databaseProtocol: "all")
             w.databaseItems = Array(0..<ds.count)
         } else {
-            w = Workload(name: ds.name, train: ds.targets.gathering(rows: ds.split.train),
+            w = Workload(name: ds.name, train: ds.targets.gathering(rows: Array(train)),
                          database: ds.targets.gathering(rows: test), queries: queries,
                          expected: (0..<test.count).map { Int64($0) }, groundTruth: nil, databaseProtocol: "test")
             w.databaseItems = test

@@ -23,11 +23,11 @@ do {
             logger("--export-data applies to synthetic data only; ignored")
         }
     }
-    logger("\(workload.name): database \(workload.database.rows) × \(workload.database.columns), \(workload.queries.rows) queries, train \(workload.train.rows), \(threads) threads")
+    logger("\(workload.name): database \(workload.databaseCount) × \(workload.dimension), \(workload.queries.rows) queries, train \(workload.train.rows), \(threads) threads")
     let runner = Runner(options: options, workload: workload, log: logger)
     let rows = try runner.run()
-    let report = Report(dataset: workload.name, databaseCount: workload.database.rows, queryCount: workload.queries.rows,
-                        dimension: workload.database.columns, protocolName: workload.databaseProtocol,
+    let report = Report(dataset: workload.name, databaseCount: workload.databaseCount, queryCount: workload.queries.rows,
+                        dimension: workload.dimension, protocolName: workload.databaseProtocol,
                         threads: threads, rows: rows, skipped: runner.skipped)
     print(report.table(), terminator: "")
     if let path = options.json { try AtomicFile.write(Array(report.json().utf8), to: path) }

@@ -60,11 +60,12 @@ public struct KMeans: Sendable {
     /// A k-means runner with the given configuration.
     public init(_ configuration: Configuration) { self.configuration = configuration }
 
-    /// Clusters the rows of `data`.
+    /// Clusters the rows of `data`; `progress(iteration, maxIterations)` after each Lloyd
+    /// iteration (large runs, such as an IVF coarse quantizer, take minutes).
     ///
     /// - Throws: `ClusteringError.tooFewPoints` when there are fewer rows than clusters,
     ///   `.invalidConfiguration` for non-positive counts, `.nonFinite` for NaN/∞ input.
-    public func fit(_ data: Matrix) throws(ClusteringError) -> Result {
+    public func fit(_ data: Matrix, progress: (Int, Int) -> Void = { _, _ in }) throws(ClusteringError) -> Result {
         let k = configuration.clusters
         guard k >= 1, configuration.maxIterations >= 0 else {
             throw .invalidConfiguration("clusters must be ≥ 1 and maxIterations ≥ 0 (got \(k), \(configuration.maxIterations))")
@@ -97,6 +98,7 @@ public struct KMeans: Sendable {
             let obj = assignment.objective
             let prev = history.last ?? assignment.objective
             history.append(obj)
+            progress(iterations, configuration.maxIterations)
             if history.count > 1, prev - obj <= configuration.tolerance * max(prev, 1e-30) { break }
         }
         return Result(centroids: centroids, assignments: assignment.labels, objective: assignment.objective,

@@ -61,16 +61,22 @@ public struct HybridIndex: VectorIndex {
 
     /// Adds items given their level embeddings (all levels of the model, coarse first).
     public mutating func add(embeddings e: [Matrix], ids newIds: [Int64]? = nil) throws(IndexError) {
+        let resolved = try resolveIds(newIds, count: e.first?.rows ?? 0)
+        try store.append(codes: codes(embeddings: e), ids: resolved)
+    }
+
+    /// Each item's stored sub-codes (its levels' codes side by side, levels·M per item) from
+    /// its level embeddings (all levels of the model, coarse first).
+    func codes(embeddings e: [Matrix]) throws(IndexError) -> [UInt8] {
         try checkLevels(e)
         let n = e[0].rows, m = model.configuration.subspaces, width = levels.count * m
-        let resolved = try resolveIds(newIds, count: n)
         var out = [UInt8](repeating: 0, count: n * width)
         for (j, l) in levels.enumerated() {
             let c: [UInt8]
             do { c = try model.quantizers[l].encode(e[l]) } catch { throw .model(error) }
             for i in 0..<n { for s in 0..<m { out[i * width + j * m + s] = c[i * m + s] } }
         }
-        try store.append(codes: out, ids: resolved)
+        return out
     }
 
     /// The best items for each query: global features and, for fine levels, tokens as the

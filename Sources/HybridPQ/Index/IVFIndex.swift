@@ -8,8 +8,12 @@
 /// pipeline over all lists, each query scanning only its probed runs
 /// (`SearchParameters.probedRuns`): tables are built together and each list's codes are read
 /// once per core for every query that probes it. Saved as its own checksummed file kind (`ivf`,
-/// mappable: every list a view of one mapping). Not built yet (issue 12): residual codes,
-/// spilling, learned codes inside the lists.
+/// mappable: every list a view of one mapping).
+///
+/// The lists may also hold a trained model's codes (`init(centroids:model:)`, pqbench's
+/// `ivf-hcq`): items and queries pass through the model's heads, the coarse level's embedding
+/// picks the lists, and the codes are the model's own (every level, scored as `HybridIndex`
+/// scores them). Not built yet (issue 12): residual codes, spilling, a file kind for model lists.
 public struct IVFIndex: VectorIndex {
     /// The coarse centroids (`nlist` × D).
     public let centroids: Matrix
@@ -17,6 +21,8 @@ public struct IVFIndex: VectorIndex {
     enum Lists: Sendable {
         case pq(PQIndex)
         case pq4(PQ4Index)
+        /// A trained model's codes; centroids live in its coarse embedding space.
+        case hybrid(HybridIndex)
     }
     /// The codes, list l in run l of the inner index's store.
     var lists: Lists
@@ -39,27 +45,53 @@ public struct IVFIndex: VectorIndex {
         }
     }
 
-    /// Coarse centroids for `lists` lists: k-means of `sample` (which needs at least `lists` rows).
-    public static func trainCentroids(_ sample: Matrix, lists: Int, seed: UInt64 = 1) throws(IndexError) -> Matrix {
+    /// An empty index over `centroids` (in `model`'s coarse embedding space: k-means of the
+    /// coarse target embeddings) holding the model's codes (`coarseOnly`: the coarse level alone).
+    public init(centroids: Matrix, model: HybridModel, coarseOnly: Bool = false) throws(IndexError) {
+        guard centroids.rows >= 1, centroids.columns == model.configuration.dimension else {
+            throw .dimensionMismatch(expected: model.configuration.dimension, found: centroids.columns)
+        }
+        if let bad = centroids.values.firstIndex(where: { !$0.isFinite }) { throw .nonFinite(row: bad / centroids.columns) }
+        self.centroids = centroids
+        centroidNorms = centroids.rowSquaredNorms()
+        var codes = try HybridIndex(model: model, coarseOnly: coarseOnly)
+        codes.store = CodeStore(layout: codes.store.layout, emptyRuns: centroids.rows)
+        lists = .hybrid(codes)
+    }
+
+    /// Coarse centroids for `lists` lists: k-means of `sample` (which needs at least `lists` rows),
+    /// seeded by `initialization` (k-means++ costs lists × rows × D sequential work before the
+    /// first iteration: minutes at thousands of lists, where FAISS's random seeding does not);
+    /// `progress(iteration, iterations)` after each Lloyd iteration.
+    public static func trainCentroids(_ sample: Matrix, lists: Int, seed: UInt64 = 1,
+                                      initialization: KMeans.Initialization = .kMeansPlusPlus,
+                                      progress: (Int, Int) -> Void = { _, _ in }) throws(IndexError) -> Matrix {
         guard lists >= 1, lists <= sample.rows else {
             throw .invalidParameter(name: "nlist", value: lists, reason: "must be in 1...\(sample.rows), the training sample's size")
         }
         var config = KMeans.Configuration(clusters: lists)
         config.seed = seed
-        do { return try KMeans(config).fit(sample).centroids } catch {
+        config.initialization = initialization
+        do { return try KMeans(config).fit(sample, progress: progress).centroids } catch {
             throw .unsupported("coarse k-means: \(error)")
         }
     }
 
     /// Lists.
     public var nlist: Int { centroids.rows }
-    public var dimension: Int { centroids.columns }
+    /// The dimension of items and queries (a model's raw feature dimension for model lists).
+    public var dimension: Int {
+        if case let .hybrid(i) = lists { return i.dimension }
+        return centroids.columns
+    }
     public var count: Int { store.count }
-    public var metric: Metric { switch lists { case let .pq(i): return i.metric; case let .pq4(i): return i.metric } }
+    public var metric: Metric {
+        switch lists { case let .pq(i): return i.metric; case let .pq4(i): return i.metric; case let .hybrid(i): return i.metric }
+    }
     public var bytesPerItem: Int { store.layout.bytesPerItem }
     public var memoryBytes: Int {
         let inner: Int
-        switch lists { case let .pq(i): inner = i.memoryBytes; case let .pq4(i): inner = i.memoryBytes }
+        switch lists { case let .pq(i): inner = i.memoryBytes; case let .pq4(i): inner = i.memoryBytes; case let .hybrid(i): inner = i.memoryBytes }
         return centroids.values.count * 4 + inner
     }
     public var automaticIdStart: Int64 { store.largestId + 1 }
@@ -67,46 +99,92 @@ public struct IVFIndex: VectorIndex {
     /// Items in each list.
     public var listSizes: [Int] { store.runs.map(\.count) }
 
-    var store: CodeStore { switch lists { case let .pq(i): return i.store; case let .pq4(i): return i.store } }
-    var quantizer: ProductQuantizer { switch lists { case let .pq(i): return i.quantizer; case let .pq4(i): return i.quantizer } }
+    var store: CodeStore {
+        switch lists { case let .pq(i): return i.store; case let .pq4(i): return i.store; case let .hybrid(i): return i.store }
+    }
+    /// The product quantizer of PQ lists (nil for a model's codes).
+    var quantizer: ProductQuantizer? {
+        switch lists { case let .pq(i): return i.quantizer; case let .pq4(i): return i.quantizer; case .hybrid: return nil }
+    }
+    /// The model of model lists.
+    var model: HybridModel? { if case let .hybrid(i) = lists { return i.model } else { return nil } }
 
-    /// Coarse score matrices hold at most this many floats (32 MiB): a batch of 1M rows against
+    /// Coarse score blocks hold at most this many floats (32 MiB): a batch of 1M rows against
     /// 4,096 centroids scored at once took 16 GiB.
     static let coarseBlockFloats = 8 << 20
 
-    /// Calls `body(row, scores)` for every row of `x` with its L2 coarse scores
-    /// `2⟨x, c⟩ − ‖c‖²` against every centroid (larger is nearer), a bounded block of rows
-    /// scored at a time (one sgemm per block).
-    func forEachCoarseScores(_ x: Matrix, _ body: (Int, UnsafeBufferPointer<Float>) -> Void) {
-        let block = max(1, Self.coarseBlockFloats / max(1, nlist))
-        var scores = [Float](repeating: 0, count: nlist)
-        var start = 0
-        while start < x.rows {
-            let end = min(x.rows, start + block)
-            let s = x.slicing(rows: start..<end).multipliedTransposed(centroids)
-            s.values.withUnsafeBufferPointer { v in
-                centroidNorms.withUnsafeBufferPointer { norms in
-                    scores.withUnsafeMutableBufferPointer { out in
-                        for i in 0..<(end - start) {
-                            for c in 0..<nlist { out[c] = 2 * v[i * nlist + c] - norms[c] }
-                            body(start + i, UnsafeBufferPointer(out))
+    /// Each row's `n` nearest lists, best first (ties to the lower list): one sgemm per bounded
+    /// block of rows into a reused buffer, then each row's selection on all `threads` cores.
+    /// Scores are `2⟨x, c⟩ − ‖c‖²` (L2), or ⟨x, c⟩ with `innerProduct` (how an inner-product
+    /// index probes, as FAISS's IP coarse quantizer does; items are always assigned by L2, the
+    /// k-means cells).
+    func nearestLists(_ x: Matrix, count n: Int, innerProduct: Bool, threads: Int) -> [[Int]] {
+        var out = [[Int]](repeating: [], count: x.rows)
+        guard x.rows > 0 else { return out }
+        let block = min(x.rows, max(1, Self.coarseBlockFloats / nlist))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * nlist)
+        defer { scratch.deallocate() }
+        let k = nlist, d = x.columns
+        out.withUnsafeMutableBufferPointer { ob in
+            x.values.withUnsafeBufferPointer { xv in
+                centroids.values.withUnsafeBufferPointer { c in
+                    centroidNorms.withUnsafeBufferPointer { norms in
+                        let shared = UncheckedSendable((ob.baseAddress!, UnsafePointer(scratch), norms.baseAddress!))
+                        var start = 0
+                        while start < x.rows {
+                            let rows = min(block, x.rows - start), s0 = start
+                            BLAS.gemmABt(m: rows, n: k, k: d, a: xv.baseAddress! + start * d, lda: d,
+                                         b: c.baseAddress!, ldb: d, c: scratch, ldc: k)
+                            parallelChunks(count: rows, threads: threads, minimumChunk: 32) { range in
+                                let (out, scores, norms) = shared.value
+                                for i in range {
+                                    out[s0 + i] = Self.best(n, of: scores + i * k, count: k, norms: innerProduct ? nil : norms)
+                                }
+                            }
+                            start += rows
                         }
                     }
                 }
             }
-            start = end
-        }
-    }
-
-    /// The nearest centroid of each row (L2).
-    func assign(_ x: Matrix) -> [Int] {
-        var out = [Int](repeating: 0, count: x.rows)
-        forEachCoarseScores(x) { row, scores in
-            var best = 0, top = -Float.infinity
-            for c in 0..<scores.count where scores[c] > top { top = scores[c]; best = c }
-            out[row] = best
         }
         return out
+    }
+
+    /// The `n` lists of largest score (`2·v[l] − norms[l]`, or `v[l]` without norms), best
+    /// first, ties to the lower list (`TopK`'s order; NaN never kept): one comparison per list
+    /// against the n-th best so far, the kept ones in a small sorted buffer. A heap's offer per
+    /// list was most of a one-query search at 4,096 lists and more.
+    static func best(_ n: Int, of v: UnsafePointer<Float>, count: Int, norms: UnsafePointer<Float>?) -> [Int] {
+        var top = [Float](repeating: 0, count: n), lists = [Int](repeating: 0, count: n)
+        var filled = 0
+        var threshold = -Float.infinity
+        top.withUnsafeMutableBufferPointer { t in
+            lists.withUnsafeMutableBufferPointer { ls in
+                for l in 0..<count {
+                    let s = norms.map { 2 * v[l] - $0[l] } ?? v[l]
+                    if filled == n {
+                        guard s > threshold else { continue }     // equal scores: the lower list, kept already, wins
+                    } else if s.isNaN {
+                        continue
+                    } else {
+                        filled += 1
+                    }
+                    var i = filled - 1                            // full: the worst kept one drops out
+                    while i > 0 && t[i - 1] < s { t[i] = t[i - 1]; ls[i] = ls[i - 1]; i -= 1 }
+                    t[i] = s
+                    ls[i] = l
+                    if filled == n { threshold = t[n - 1] }
+                }
+            }
+        }
+        return Array(lists.prefix(filled))
+    }
+
+    /// The nearest centroid of each row (L2; ties to the lower list): k-means' assignment step,
+    /// one sgemm per block and the arg-min on all cores (a 10M-item build spends most of its
+    /// time here).
+    func assign(_ x: Matrix) -> [Int] {
+        KMeans.assign(x, to: centroids).labels.map(Int.init)
     }
 
     /// Sets the lists' store (same layout).
@@ -114,23 +192,35 @@ public struct IVFIndex: VectorIndex {
         switch lists {
         case var .pq(i): i.store = s; lists = .pq(i)
         case var .pq4(i): i.store = s; lists = .pq4(i)
+        case var .hybrid(i): i.store = s; lists = .hybrid(i)
         }
     }
 
     public mutating func add(_ items: FeatureBatch, ids newIds: [Int64]?) throws(IndexError) {
-        let x = items.vectors
-        try validate(x)
-        let ids = try resolveIds(newIds, count: x.rows)
-        let codes: [UInt8]
-        do { codes = try quantizer.encode(x) } catch { throw .quantizer(error) }
-        let m = quantizer.subspaces
+        try validate(items.vectors)
+        let ids = try resolveIds(newIds, count: items.count)
+        let (coarse, codes) = try encoded(items)
+        let m = store.layout.subspaces
         var members = [[Int]](repeating: [], count: nlist)
-        for (i, l) in assign(x).enumerated() { members[l].append(i) }
+        for (i, l) in assign(coarse).enumerated() { members[l].append(i) }
         var s = store
         try s.append(toRuns: members.enumerated().filter { !$0.element.isEmpty }.map { l, rows in
             (l, rows.flatMap { codes[($0 * m)..<(($0 + 1) * m)] }, rows.map { ids[$0] })
         })
         replaceStore(s)
+    }
+
+    /// Items as the coarse quantizer sees them (the vectors, or a model's coarse target
+    /// embeddings) and their stored sub-codes.
+    func encoded(_ items: FeatureBatch) throws(IndexError) -> (Matrix, [UInt8]) {
+        switch lists {
+        case let .pq(i): do { return (items.vectors, try i.quantizer.encode(items.vectors)) } catch { throw .quantizer(error) }
+        case let .pq4(i): do { return (items.vectors, try i.quantizer.encode(items.vectors)) } catch { throw .quantizer(error) }
+        case let .hybrid(i):
+            let e: [Matrix]
+            do { e = try i.model.targetEmbeddings(items.vectors, frames: items.sequences) } catch { throw .model(error) }
+            return (e[0], try i.codes(embeddings: e))
+        }
     }
 
     /// Each query scans the lists of its `parameters.nprobe` (default 1) nearest centroids.
@@ -145,14 +235,14 @@ public struct IVFIndex: VectorIndex {
         }
         let p = parameters.capped(items: count)
         guard count > 0 else { return SearchResults(queries: q.rows, k: p.k) }
+        // A model's lists are probed with the queries' coarse embeddings.
+        var embeddings: [Matrix] = []
+        if case let .hybrid(i) = lists {
+            do { embeddings = try i.model.queryEmbeddings(q, tokens: queries.sequences, quantized: true) } catch { throw .model(error) }
+        }
         // Each query's probed lists: the nprobe nearest centroids by a top-k over the coarse
         // scores (not a sort of all lists).
-        var probed = [[Int]](repeating: [], count: q.rows)
-        forEachCoarseScores(q) { row, scores in
-            var nearest = TopK(k: nprobe)
-            for l in 0..<scores.count { nearest.offer(score: scores[l], id: Int64(l)) }
-            probed[row] = nearest.sorted().map { Int($0.id) }
-        }
+        let probed = nearestLists(embeddings.first ?? q, count: nprobe, innerProduct: metric == .innerProduct, threads: p.threads)
         // One pass of the pipeline for the whole batch over every list (the store's runs), each
         // query scanning only its probed runs: tables built together, each list's codes read
         // once per core for all the queries that probe it (`ParallelSearch`).
@@ -163,6 +253,7 @@ public struct IVFIndex: VectorIndex {
         switch lists {
         case let .pq(i): return try i.search(queries, parameters: inner)
         case let .pq4(i): return try i.search(queries, parameters: inner)
+        case let .hybrid(i): return try i.search(embeddings: embeddings, parameters: inner)
         }
     }
 }

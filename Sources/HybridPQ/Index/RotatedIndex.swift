@@ -41,6 +41,9 @@ public struct RotatedIndex<Base: VectorIndex>: VectorIndex {
 public typealias OPQIndex = RotatedIndex<PQIndex>
 /// OPQ + 4-bit fast-scan PQ.
 public typealias OPQ4Index = RotatedIndex<PQ4Index>
+/// OPQ + IVF (FAISS's `OPQ{M},IVF{nlist},PQ{M}`): the rotation first, then coarse lists and
+/// codes of rotated vectors (8-bit rows or 4-bit fast scan).
+public typealias IVFOPQIndex = RotatedIndex<IVFIndex>
 
 extension RotatedIndex where Base == PQIndex {
     /// An empty OPQ index from a trained `OPQ`.
@@ -53,5 +56,13 @@ extension RotatedIndex where Base == PQ4Index {
     /// An empty OPQ fast-scan index from a trained 4-bit `OPQ`.
     public init(opq: OPQ, metric: Metric = .l2) throws(IndexError) {
         try self.init(rotation: opq.rotation, base: PQ4Index(quantizer: opq.quantizer, metric: metric))
+    }
+}
+
+extension RotatedIndex where Base == IVFIndex {
+    /// An empty OPQ + IVF index: `opq`'s rotation and codes, lists over `centroids` of rotated
+    /// vectors (`IVFIndex.trainCentroids` of the rotated training sample).
+    public init(opq: OPQ, centroids: Matrix, metric: Metric = .l2) throws(IndexError) {
+        try self.init(rotation: opq.rotation, base: IVFIndex(centroids: centroids, quantizer: opq.quantizer, metric: metric))
     }
 }

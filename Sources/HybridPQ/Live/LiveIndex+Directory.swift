@@ -207,6 +207,7 @@ extension AnyIndex {
         case is HybridIndex: return .hcq
         case is TwoStageIndex: return .dns
         case is IVFIndex: return .ivf
+        case is IVFOPQIndex: return .ivfOPQ
         case let a as AnyIndex: return a.kind
         default: return nil
         }

@@ -176,6 +176,7 @@ extension AnyIndex: SegmentIndex {
         case let .hybrid(i): return i.id(atRow: row)
         case let .twoStage(i): return i.hot.id(atRow: row)
         case let .ivf(i): return i.id(atRow: row)
+        case let .ivfOPQ(i): return i.id(atRow: row)
         }
     }
 
@@ -191,6 +192,7 @@ extension AnyIndex: SegmentIndex {
             // Frames are per item: an empty two-stage index keeps the model and its fine stage.
             return (try? TwoStageIndex(model: i.hot.model, fine: i.fine)).map(AnyIndex.twoStage) ?? self
         case let .ivf(i): return .ivf(i.emptied())
+        case let .ivfOPQ(i): return .ivfOPQ(i.emptied())
         }
     }
 
@@ -207,7 +209,7 @@ extension AnyIndex: SegmentIndex {
         case .opq: return try all { if case let .opq(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try OPQIndex.union(parts)?.wrapped(AnyIndex.opq) }
         case .opq4: return try all { if case let .opq4(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try OPQ4Index.union(parts)?.wrapped(AnyIndex.opq4) }
         case .hybrid: return try all { if case let .hybrid(i) = $0 { return i } else { return nil } }.flatMap { parts throws(IndexError) in try HybridIndex.union(parts)?.wrapped(AnyIndex.hybrid) }
-        case .flat, .twoStage, .ivf: return nil
+        case .flat, .twoStage, .ivf, .ivfOPQ: return nil
         }
     }
 
@@ -231,6 +233,7 @@ extension AnyIndex: SegmentIndex {
         case .hybrid: return .hybrid(try HybridIndex.gathering(all { if case let .hybrid(i) = $0 { return i } else { return nil } }))
         case .twoStage: return .twoStage(try TwoStageIndex.gathering(all { if case let .twoStage(i) = $0 { return i } else { return nil } }))
         case .ivf: return .ivf(try IVFIndex.gathering(all { if case let .ivf(i) = $0 { return i } else { return nil } }))
+        case .ivfOPQ: return .ivfOPQ(try IVFOPQIndex.gathering(all { if case let .ivfOPQ(i) = $0 { return i } else { return nil } }))
         }
     }
 }
@@ -250,10 +253,11 @@ extension IVFIndex: SegmentIndex {
     public static func gathering(_ parts: [(index: IVFIndex, rows: [Int])]) throws(IndexError) -> IVFIndex {
         guard let first = parts.first?.index else { throw .unsupported("gathering needs at least one part") }
         var out = first.emptied()
-        let m = first.quantizer.subspaces
+        let m = first.store.layout.subspaces
         var codes = [[UInt8]](repeating: [], count: first.nlist), ids = [[Int64]](repeating: [], count: first.nlist)
         for (index, rows) in parts where !rows.isEmpty {
-            guard index.nlist == first.nlist, index.centroids.values == first.centroids.values, index.quantizer == first.quantizer else {
+            guard index.nlist == first.nlist, index.centroids.values == first.centroids.values, index.quantizer == first.quantizer,
+                  index.model == first.model, index.store.layout == first.store.layout else {
                 throw .inconsistentStore(reason: "cannot merge IVF indexes of different centroids or quantizers")
             }
             index.store.withRuns { runs in

@@ -10,6 +10,7 @@ public enum AnyIndex: VectorIndex {
     case hybrid(HybridIndex)
     case twoStage(TwoStageIndex)
     case ivf(IVFIndex)
+    case ivfOPQ(IVFOPQIndex)
 
     /// Opens the index file at `path`, whatever its kind; with `mapping`, codes, ids and
     /// vectors stay in a read-only memory mapping of the file.
@@ -27,6 +28,7 @@ public enum AnyIndex: VectorIndex {
         case .hcq: return .hybrid(try HybridIndex(file))
         case .dns: return .twoStage(try TwoStageIndex(file))
         case .ivf: return .ivf(try IVFIndex(file))
+        case .ivfOPQ: return .ivfOPQ(try IVFOPQIndex(file))
         case .hcqModel, .hcqCheckpoint, .liveManifest:
             throw .wrongKind(path: path, expected: IndexKind.allCases.filter(\.isIndex).map(\.name).joined(separator: "|"),
                              found: file.kind.name)
@@ -44,6 +46,7 @@ public enum AnyIndex: VectorIndex {
         case .hybrid: return .hcq
         case .twoStage: return .dns
         case .ivf: return .ivf
+        case .ivfOPQ: return .ivfOPQ
         }
     }
 
@@ -58,6 +61,7 @@ public enum AnyIndex: VectorIndex {
         case let .hybrid(i): return i
         case let .twoStage(i): return i
         case let .ivf(i): return i
+        case let .ivfOPQ(i): return i
         }
     }
 
@@ -72,6 +76,7 @@ public enum AnyIndex: VectorIndex {
         case let .hybrid(i): try i.save(to: path)
         case let .twoStage(i): try i.save(to: path)
         case let .ivf(i): try i.save(to: path)
+        case let .ivfOPQ(i): try i.save(to: path)
         }
     }
 
@@ -93,6 +98,7 @@ public enum AnyIndex: VectorIndex {
         case var .hybrid(i): try i.add(items, ids: ids); self = .hybrid(i)
         case var .twoStage(i): try i.add(items, ids: ids); self = .twoStage(i)
         case var .ivf(i): try i.add(items, ids: ids); self = .ivf(i)
+        case var .ivfOPQ(i): try i.add(items, ids: ids); self = .ivfOPQ(i)
         }
     }
 

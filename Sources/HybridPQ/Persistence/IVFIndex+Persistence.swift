@@ -2,8 +2,10 @@ extension IVFIndex {
     /// Saves the index to `path` atomically (kind `ivf`: sections META, CDBK (codebooks), CENT
     /// (the `nlist` centroids), LSTS (each list's item count), CODE (every list's codes, list
     /// after list, in the lists' layout) and IDS (their ids, in the same order)).
+    /// - Throws: `.invalidIndex` (`.unsupported`) for lists of a model's codes: their file
+    ///   kind is not built yet.
     public func save(to path: String) throws(IndexFileError) {
-        try IndexFile.write(kind: .ivf, sections: sections(), to: path)
+        try IndexFile.write(kind: .ivf, sections: sections(path), to: path)
     }
 
     /// Loads an `ivf` index saved by `save(to:)`; with `mapping`, every list's codes and ids are
@@ -16,7 +18,10 @@ extension IVFIndex {
         try IVFIndex(IndexFile.read(path, mapping: mapping))
     }
 
-    func sections() -> [IndexFile.Section] {
+    func sections(_ path: String) throws(IndexFileError) -> [IndexFile.Section] {
+        guard let quantizer else {
+            throw .invalidIndex(path: path, .unsupported("IVF lists of a model's codes cannot be saved yet (no file kind)"))
+        }
         let fastScan: Bool
         if case .fastScan = store.layout { fastScan = true } else { fastScan = false }
         let meta = Metadata(quantizer.metadataPairs() + [("metric", metric.rawValue), ("count", "\(count)"), ("nlist", "\(nlist)"),
@@ -33,8 +38,8 @@ extension IVFIndex {
                 .uint8s("CODE", StoredArray(codes)), .int64s("IDS", StoredArray(ids))]
     }
 
-    init(_ file: IndexFile.Contents) throws(IndexFileError) {
-        guard file.kind == .ivf else { throw .wrongKind(path: file.path, expected: IndexKind.ivf.name, found: file.kind.name) }
+    init(_ file: IndexFile.Contents, kind: IndexKind = .ivf) throws(IndexFileError) {
+        guard file.kind == kind else { throw .wrongKind(path: file.path, expected: kind.name, found: file.kind.name) }
         let meta = try file.metadata()
         let layoutName = try meta.string("layout")
         guard layoutName == "rows" || layoutName == "blocks32" else {
@@ -84,5 +89,23 @@ extension IVFIndex {
         let loaded: CodeStore
         do { loaded = try CodeStore(layout: store.layout, runs: runs) } catch { throw .invalidIndex(path: file.path, error) }
         replaceStore(loaded)
+    }
+}
+
+extension RotatedIndex where Base == IVFIndex {
+    /// Saves the index to `path` atomically (kind `ivf-opq`: the `ivf` sections, centroids in
+    /// the rotated space, plus ROTN, the D × D rotation).
+    public func save(to path: String) throws(IndexFileError) {
+        try IndexFile.write(kind: .ivfOPQ, sections: base.sections(path) + [.floats("ROTN", StoredArray(rotation.values))], to: path)
+    }
+
+    /// Loads an `ivf-opq` index saved by `save(to:)` (`mapping`: lists stay in the file's mapping).
+    public static func load(from path: String, mapping: Bool = false) throws(IndexFileError) -> IVFOPQIndex {
+        try IVFOPQIndex(IndexFile.read(path, mapping: mapping))
+    }
+
+    init(_ file: IndexFile.Contents) throws(IndexFileError) {
+        let base = try IVFIndex(file, kind: .ivfOPQ)
+        try self.init(rotation: file.rotation(base.dimension), base: base, path: file.path)
     }
 }

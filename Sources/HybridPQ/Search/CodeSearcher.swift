@@ -35,7 +35,9 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
             guard tables.queries == qe - qs, tables.subspaces == store.layout.subspaces else {
                 throw .inconsistentStore(reason: "tables of \(tables.subspaces) sub-spaces for codes of \(store.layout.subspaces)")
             }
-            let tops = store.withRuns { runs in stages(tables: tables, layout: store.layout, runs: runs, batchStart: qs, parameters: p) }
+            let scan = { (runs: [CodeRunView]) in stages(tables: tables, layout: store.layout, runs: runs, batchStart: qs, parameters: p) }
+            // Probed searches see only the runs their queries probe (the rest carry no pointers).
+            let tops = p.probedRuns.map { probed in store.withRuns(only: probed[qs..<qe].flatMap { $0 }, scan) } ?? store.withRuns(scan)
             results.store(tops, from: qs)
             qs = qe
         }

@@ -124,6 +124,97 @@ struct IVFIndexTests {
     }
 }
 
+extension IVFIndexTests {
+    /// OPQ + IVF is the IVF index of rotated vectors: the same lists and results as an IVF
+    /// index fed x·R and queried with q·R, and its `ivf-opq` file round-trips (copied, mapped,
+    /// through `AnyIndex`); a file missing its rotation is a typed error.
+    @Test("ivf-opq equals IVF over rotated vectors; its file round-trips", arguments: [8, 4])
+    func rotated(bits: Int) throws {
+        let train = TestData.gaussian(rows: 600, columns: Self.d, seed: 966)
+        let rotation = try Orthogonal.random(Self.d, seed: 5)
+        let rotatedTrain = train.multiplied(rotation)
+        let pq = try ProductQuantizer.train(rotatedTrain, subspaces: bits == 4 ? 8 : 4, bitsPerCode: bits, iterations: 3, seed: 1)
+        let centroids = try IVFIndex.trainCentroids(rotatedTrain, lists: 8)
+        var opq = try IVFOPQIndex(rotation: rotation, base: IVFIndex(centroids: centroids, quantizer: pq))
+        var plain = try IVFIndex(centroids: centroids, quantizer: pq)
+        let x = TestData.gaussian(rows: 300, columns: Self.d, seed: 967)
+        try opq.add(x)
+        try plain.add(x.multiplied(rotation))
+        #expect(opq.base.listSizes == plain.listSizes && opq.count == 300)
+        let q = TestData.gaussian(rows: 6, columns: Self.d, seed: 968)
+        var p = SearchParameters(k: 8, rerank: 60)
+        p.nprobe = 3
+        let want = try plain.search(q.multiplied(rotation), parameters: p)
+        #expect(try opq.search(q, parameters: p).ids == want.ids)
+        let path = TestData.temporaryDirectory() + "/o.hpq"
+        try opq.save(to: path)
+        for mapping in [false, true] {
+            let back = try IVFOPQIndex.load(from: path, mapping: mapping)
+            #expect(try back.search(q, parameters: p).ids == want.ids, "mapping \(mapping)")
+        }
+        let any = try AnyIndex.load(from: path, mapping: true)
+        let anyResults = try any.search(FeatureBatch(q), parameters: p)
+        #expect(any.kind == .ivfOPQ && anyResults.ids == want.ids)
+        let c = try IndexFile.read(path)
+        let cut = TestData.temporaryDirectory() + "/cut.hpq"
+        try IndexFile.write(kind: c.kind, sections: c.sections.values.filter { $0.tag != "ROTN" }, to: cut)
+        #expect { try IVFOPQIndex.load(from: cut) } throws: { e in
+            if case let .missingSection(_, s) = e as? IndexFileError { return s == "ROTN" } else { return false }
+        }
+        #expect(throws: IndexFileError.self) { try IVFIndex.load(from: path) }     // an ivf-opq file is not a plain ivf one
+    }
+}
+
+extension IVFIndexTests {
+    /// A model's codes in IVF lists (pqbench ivf-hcq): all lists probed equals the model's
+    /// `HybridIndex`; two lists equal it over the items of the query's two nearest lists, the
+    /// lists found independently from the coarse embeddings (L2 cells for items; probing by L2
+    /// for a joint-mode model, by inner product for an HCQ-mode one).
+    @Test("a model's codes in IVF lists: probed lists equal HybridIndex over their items", arguments: [HybridModel.Mode.joint, .hcq])
+    func modelLists(mode: HybridModel.Mode) throws {
+        let data = ModelFixtures.data(count: 240)
+        let model = try ModelFixtures.model(mode: mode, levels: 1)
+        let e = try model.targetEmbeddings(data.targets, frames: data.frames)[0]
+        // Centroids of unequal norms, so probing by inner product and by L2 pick different lists.
+        var centroids = try IVFIndex.trainCentroids(e, lists: 5)
+        for r in 0..<5 { for j in 0..<16 { centroids[r, j] *= 0.4 + 0.5 * Float(r) } }
+        var ivf = try IVFIndex(centroids: centroids, model: model)
+        let ids = (0..<240).map { Int64(7 * $0 + 2) }
+        try ivf.add(FeatureBatch(data.targets, sequences: data.frames), ids: ids)
+        #expect(ivf.count == 240 && ivf.dimension == 16 && ivf.bytesPerItem == 8 && ivf.listSizes.filter { $0 > 0 }.count > 1)
+        func flat(_ rows: [Int]) throws -> HybridIndex {
+            var h = try HybridIndex(model: model)
+            try h.add(targets: data.targets.gathering(rows: rows), frames: data.frames!.gathering(items: rows), ids: rows.map { ids[$0] })
+            return h
+        }
+        let queries = FeatureBatch(data.queries.slicing(rows: 0..<9), sequences: data.queryTokens!.gathering(items: Array(0..<9)))
+        var all = SearchParameters(k: 6)
+        all.nprobe = 5
+        #expect(try ivf.search(queries, parameters: all).ids == flat(Array(0..<240)).search(queries, parameters: SearchParameters(k: 6)).ids)
+        var two = SearchParameters(k: 6)
+        two.nprobe = 2
+        let r = try ivf.search(queries, parameters: two)
+        let lists = ivf_assign(centroids, e)
+        let q = try model.queryEmbeddings(queries.vectors, tokens: queries.sequences, quantized: true)[0]
+        for qi in 0..<9 {
+            let near: [Int]
+            if mode == .hcq {
+                let dots = (0..<5).map { c in (0..<16).reduce(0.0) { $0 + Double(centroids[c, $1] * q[qi, $1]) } }
+                near = Array((0..<5).sorted { dots[$0] != dots[$1] ? dots[$0] > dots[$1] : $0 < $1 }.prefix(2))
+            } else {
+                near = ivf_assign2(centroids, q.row(qi))
+            }
+            let rows = (0..<240).filter { near.contains(lists[$0]) }
+            let one = FeatureBatch(queries.vectors.slicing(rows: qi..<(qi + 1)), sequences: data.queryTokens!.gathering(items: [qi]))
+            let want = try flat(rows).search(one, parameters: SearchParameters(k: min(6, rows.count)))
+            #expect(Array(r.ids(ofQuery: qi).prefix(want.k)) == want.ids(ofQuery: 0), "query \(qi)")
+        }
+        #expect { try ivf.save(to: TestData.temporaryDirectory() + "/m.hpq") } throws: { e in
+            if case .invalidIndex(_, .unsupported) = e as? IndexFileError { return true } else { return false }
+        }
+    }
+}
+
 /// Nearest centroid of each row (L2), written independently of the index.
 func ivf_assign(_ c: Matrix, _ x: Matrix) -> [Int] {
     (0..<x.rows).map { i in ivf_order(c, x.row(i))[0] }
