@@ -2,7 +2,9 @@
 """FAISS side by side with pqbench: same data-set directory, same protocol, same columns.
 
 Methods: flat (IndexFlatIP / IndexFlatL2), pq (IndexPQ, 8-bit, M = bytes), opq (OPQ{M},PQ{M}),
-pq4fs (PQ{2M}x4fs: 4-bit fast scan, same bytes), opq4fs (OPQ{2M},PQ{2M}x4fs). FAISS's fast scan
+pq4fs (PQ{2M}x4fs: 4-bit fast scan, same bytes), opq4fs (OPQ{2M},PQ{2M}x4fs), and inside IVF lists
+(--nlist, one row per --nprobe value) ivfpq (IVF{nlist},PQ{M}), ivfpq4fs (IVF{nlist},PQ{2M}x4fs),
+ivfopq / ivfopq4fs (the same behind OPQ{M}). FAISS's fast scan
 returns scores from its quantized tables (no re-ranking). Protocol as pqbench (DESIGN.md §5): codebooks
 trained on the train split's targets, database = test targets (or all with --database all),
 queries = test queries, query i matches item i.
@@ -73,8 +75,8 @@ def main():
     ap.add_argument("--queries", type=int, default=None)
     ap.add_argument("--database", default="test")
     ap.add_argument("--json", default=None)
-    ap.add_argument("--nlist", type=int, default=None, help="ivfpq4fs/ivfpq: coarse lists (default 4*sqrt(N))")
-    ap.add_argument("--nprobe", default="1", help="ivfpq4fs/ivfpq: lists probed, one row per value (comma-separated)")
+    ap.add_argument("--nlist", type=int, default=None, help="ivfpq4fs/ivfpq/ivfopq4fs/ivfopq: coarse lists (default 4*sqrt(N))")
+    ap.add_argument("--nprobe", default="1", help="ivf*: lists probed, one row per value (comma-separated)")
     ap.add_argument("--latency", action="store_true",
                     help="also time one-query searches (one thread, after a warm-up): latency_p50_us / latency_p99_us")
     args = ap.parse_args()
@@ -155,12 +157,14 @@ def main():
             elif method == "opq4fs":
                 if dim % (2 * b): continue
                 ix, params = faiss.index_factory(dim, f"OPQ{2*b},PQ{2*b}x4fs", fm), {"M": 2 * b, "K": 16}
-            elif method in ("ivfpq4fs", "ivfpq"):
-                four = method == "ivfpq4fs"
+            elif method in ("ivfpq4fs", "ivfpq", "ivfopq4fs", "ivfopq"):
+                four = method.endswith("4fs")
                 m = 2 * b if four else b
                 if dim % m: continue
                 nlist = args.nlist or max(1, int(round(4 * np.sqrt(n))))
                 key = f"IVF{nlist},PQ{m}x4fs" if four else f"IVF{nlist},PQ{m}"
+                if "opq" in method:
+                    key = f"OPQ{m}," + key
                 ix = faiss.index_factory(dim, key, fm)
                 t0 = time.perf_counter()
                 with quiet_stderr():
@@ -169,7 +173,7 @@ def main():
                 ix.add(db)
                 for probe in map(int, args.nprobe.split(",")):
                     if probe > nlist: continue
-                    ix.nprobe = probe
+                    faiss.extract_index_ivf(ix).nprobe = probe
                     measure(method, {"M": m, "K": 16 if four else 256, "nlist": nlist, "nprobe": probe}, metric, ix, train_s, b)
                 continue
             else:

@@ -199,26 +199,21 @@ public struct CodeStore: Sendable {
         return try gather(0, &views, body)
     }
 
-    /// Calls `body` with views of every run where only the runs in `selected` (indices, in
-    /// any order, repeats allowed) carry their codes and ids; the others keep their count and
-    /// offset, without pointers. A query probing 8 of 8,192 IVF lists must not pay for every
-    /// list's buffers (one nested access per run: most of such a query's time).
-    public func withRuns<R>(only selected: [Int], _ body: ([CodeRunView]) throws -> R) rethrows -> R {
-        var views = [CodeRunView]()
-        views.reserveCapacity(runs.count)
-        offsets.withUnsafeBufferPointer { o in
-            for r in 0..<runs.count { views.append(CodeRunView(codes: nil, ids: nil, count: o[r + 1] - o[r], offset: o[r])) }
-        }
-        var wanted = Array(Set(selected.filter { $0 >= 0 && $0 < runs.count && views[$0].count > 0 }))
-        wanted.sort()
-        return try fill(wanted[...], &views, body)
+    /// Calls `body` with views of the runs `selected` only (indices ascending, distinct, each
+    /// in range), in that order; each view keeps its run's store offset, so positions mean what
+    /// they mean in the whole store. A query probing 8 of 8,192 IVF lists must not pay for every
+    /// list's buffers (one nested access per run was most of such a query's time).
+    public func withRuns<R>(selected: [Int], _ body: ([CodeRunView]) throws -> R) rethrows -> R {
+        var views: [CodeRunView] = []
+        views.reserveCapacity(selected.count)
+        return try fill(selected[...], &views, body)
     }
 
     private func fill<R>(_ todo: ArraySlice<Int>, _ views: inout [CodeRunView], _ body: ([CodeRunView]) throws -> R) rethrows -> R {
         guard let i = todo.first else { return try body(views) }
         return try runs[i].codes.withUnsafeBufferPointer { c in
             try runs[i].ids.withUnsafeBufferPointer { d in
-                views[i] = CodeRunView(codes: c.baseAddress, ids: d.baseAddress, count: runs[i].count, offset: offsets[i])
+                views.append(CodeRunView(codes: c.baseAddress, ids: d.baseAddress, count: runs[i].count, offset: offsets[i]))
                 return try fill(todo.dropFirst(), &views, body)
             }
         }
@@ -251,7 +246,7 @@ extension Array where Element == CodeRunView {
     /// The view and row of `position` (runs in position order).
     @inlinable
     func locate(_ position: Int) -> (CodeRunView, Int) {
-        if count == 1 { return (self[0], position) }
+        if count == 1 { return (self[0], position - self[0].offset) }
         var lo = 0, hi = count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2

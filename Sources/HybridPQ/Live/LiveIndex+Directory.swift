@@ -127,12 +127,12 @@ extension LiveIndex {
     /// every deletion in a new manifest and starts a new, empty log. A crash at any point leaves
     /// the old manifest and log or the new ones, both complete.
     public func flush() throws(LiveIndexError) {
-        try state.withLock { (s: inout State) throws(LiveIndexError) in try flush(&s, compactAll: false) }
+        try changing { (s: inout State) throws(LiveIndexError) in try flush(&s, compactAll: false) }
     }
 
     /// Merges every segment into one without deleted rows (and, in a directory, flushes).
     public func compact() throws(LiveIndexError) {
-        try state.withLock { (s: inout State) throws(LiveIndexError) in
+        try changing { (s: inout State) throws(LiveIndexError) in
             if directory == nil {
                 let all = s.segments.map(\.number)
                 if !all.isEmpty { do throws(IndexError) { try Self.merge(all, in: &s, persisted: false) } catch { throw .index(error) } }

@@ -63,6 +63,12 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     /// Whether written segments are opened memory-mapped.
     public let mapping: Bool
     let state: Locked<State>
+    /// The snapshot of the state as the last change left it, published under a lock of its own:
+    /// `snapshot()` — every search — takes only this one, held for a copy of a few references,
+    /// never the state's lock, which a writer holds while it logs and merges tail segments.
+    let published: Locked<LiveSnapshot<Base>>
+    /// The dimension of the vectors taken (the template's: it never changes).
+    public let dimension: Int
     /// The union of the current segments, built by the first search of each version.
     let unions = SegmentUnionCache<Base>()
 
@@ -73,6 +79,8 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
         self.policy = policy
         mapping = false
         state = Locked(State(template: template.emptied()))
+        published = Locked(LiveSnapshot(segments: []))
+        dimension = template.dimension
     }
 
     /// A memory-only live index serving `index`'s items (its first segment) and taking more of
@@ -80,7 +88,7 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     public convenience init(serving index: Base, policy: MergePolicy = MergePolicy()) throws(LiveIndexError) {
         self.init(template: index, policy: policy)
         try Self.checkDistinctIds(index)
-        state.withLock { s in if index.count > 0 { s.adoptFirstSegment(index) } }
+        changing { s in if index.count > 0 { s.adoptFirstSegment(index) } }
     }
 
     init(directory: String, policy: MergePolicy, mapping: Bool, state: State) {
@@ -88,6 +96,9 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
         self.policy = policy
         self.mapping = mapping
         self.state = Locked(state)
+        published = Locked(LiveSnapshot(segments: []))
+        dimension = state.template.dimension
+        changing { _ in }
     }
 
     deinit {
@@ -98,9 +109,20 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
 
     /// The segments as of now, to search without holding anything.
     public func snapshot() -> LiveSnapshot<Base> {
-        state.withLock { s in
-            LiveSnapshot(segments: s.segments, count: s.liveCount, liveSegments: s.liveSegments, version: s.version,
-                         unions: unions, mappedFiles: s.mappedFiles)
+        published.withLock { $0 }
+    }
+
+    /// Runs `body` on the state under its lock, then publishes the snapshot of the state it
+    /// leaves (still under the state's lock, so snapshots are published in version order).
+    @discardableResult
+    func changing<R, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
+        try state.withLock { (s: inout State) throws(E) -> R in
+            defer {
+                let now = LiveSnapshot(segments: s.segments, count: s.liveCount, liveSegments: s.liveSegments, version: s.version,
+                                       unions: unions, mappedFiles: s.mappedFiles)
+                published.withLock { $0 = now }
+            }
+            return try body(&s)
         }
     }
 
@@ -112,9 +134,6 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
         if let bad = queries.vectors.values.firstIndex(where: { !$0.isFinite }) { throw .index(.nonFinite(row: bad / max(1, d))) }
         do { return try snapshot().search(queries, parameters: parameters) } catch { throw .index(error) }
     }
-
-    /// Dimension of the vectors the index takes.
-    public var dimension: Int { state.withLock { $0.template.dimension } }
 
     /// Items visible now.
     public var count: Int { state.withLock { $0.locations.count } }
@@ -158,7 +177,7 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     func write(_ record: LogRecord) throws(LiveIndexError) {
         try Self.checkIds(record)
         let encoded = try record.items.map { items throws(LiveIndexError) in try Self.encode(items, ids: record.ids, template: templateCopy()) }
-        try state.withLock { (s: inout State) throws(LiveIndexError) in
+        try changing { (s: inout State) throws(LiveIndexError) in
             try Self.check(record, against: s)
             try s.log?.append(record)
             Self.apply(record, encoded: encoded, to: &s, policy: policy)

@@ -35,13 +35,35 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
             guard tables.queries == qe - qs, tables.subspaces == store.layout.subspaces else {
                 throw .inconsistentStore(reason: "tables of \(tables.subspaces) sub-spaces for codes of \(store.layout.subspaces)")
             }
-            let scan = { (runs: [CodeRunView]) in stages(tables: tables, layout: store.layout, runs: runs, batchStart: qs, parameters: p) }
-            // Probed searches see only the runs their queries probe (the rest carry no pointers).
-            let tops = p.probedRuns.map { probed in store.withRuns(only: probed[qs..<qe].flatMap { $0 }, scan) } ?? store.withRuns(scan)
+            let tops: [TopK]
+            if let probed = p.probedRuns {
+                // A probed batch sees only the runs its queries probe, renumbered in store order
+                // (a one-query search over 8 of 8,192 lists pays for 8).
+                var local = p
+                let (selected, renumbered) = Self.compact(probed, queries: qs..<qe, runs: store.runs.count)
+                local.probedRuns = renumbered
+                local.probedRunsStart = qs
+                tops = store.withRuns(selected: selected) { runs in
+                    stages(tables: tables, layout: store.layout, runs: runs, batchStart: qs, parameters: local)
+                }
+            } else {
+                tops = store.withRuns { runs in stages(tables: tables, layout: store.layout, runs: runs, batchStart: qs, parameters: p) }
+            }
             results.store(tops, from: qs)
             qs = qe
         }
         return results
+    }
+
+    /// The runs probed by `queries` (ascending, distinct) and each of those queries' probes as
+    /// indices into them (row i: query `queries.lowerBound + i`).
+    static func compact(_ probed: [[Int]], queries: Range<Int>, runs: Int) -> (selected: [Int], renumbered: [[Int]]) {
+        var slot = [Int](repeating: -1, count: runs)
+        for q in queries { for r in probed[q] where r >= 0 && r < runs { slot[r] = 0 } }
+        var selected: [Int] = []
+        for r in 0..<runs where slot[r] == 0 { slot[r] = selected.count; selected.append(r) }
+        let renumbered = queries.map { q in probed[q].compactMap { r in r >= 0 && r < runs ? slot[r] : nil } }
+        return (selected, renumbered)
     }
 
     /// Both stages for one batch of tables.
@@ -50,14 +72,18 @@ struct CodeSearcher<Source: LookupTableSource>: Sendable {
         // the collectors (a reservoir holds 2 × its depth).
         let depth = min(p.rerankDepth, max(1, runs.reduce(0) { $0 + $1.count }))
         var byPosition = p.filter.map { f in
-            runs.count == 1 && runs[0].ids != nil ? AcceptHook(f, positionsOf: runs[0].ids!) : AcceptHook { f.accepts(runs.id(at: Int($0))) }
+            // One run from position 0: a position is a row of its ids (a probed search's views
+            // may start anywhere in the store).
+            runs.count == 1 && runs[0].offset == 0 && runs[0].ids != nil ? AcceptHook(f, positionsOf: runs[0].ids!)
+                : AcceptHook { f.accepts(runs.id(at: Int($0))) }
         }
         if let excluded = p.excludedPositions { byPosition = AcceptHook(excluding: excluded, then: byPosition) }
         // The hook reads the position set's bits without holding it: keep it to the end.
         defer { withExtendedLifetime(p.excludedPositions) {} }
         var probes: (@Sendable (Int) -> [Int])?
         if let probed = p.probedRuns {
-            probes = { @Sendable q in probed[batchStart + q] }
+            let first = batchStart - p.probedRunsStart
+            probes = { @Sendable q in probed[first + q] }
         }
         let candidates: [[Int]]
         var rerank = reranker

@@ -102,6 +102,11 @@ enum ParallelSearch {
             }
             let chunks = chunkCount(count: n, threads: threads, minimumChunk: minimumDatabaseChunk)
             let everyRun = Array(runs.indices)
+            // Each run's first item in the runs laid end to end (the chunks' space; a probed
+            // search's views are not contiguous in the store).
+            var laid = [Int](repeating: 0, count: runs.count)
+            for r in runs.indices.dropFirst() { laid[r] = laid[r - 1] + runs[r - 1].count }
+            let starts = laid
             for local in 0..<queries.count {
                 // The query's runs (each once): a probed query never walks every list.
                 let scanned = probes.map { Array(Set($0(queries.lowerBound + local))).sorted() } ?? everyRun
@@ -111,9 +116,9 @@ enum ParallelSearch {
                     parallelChunksIndexed(count: n, threads: threads, minimumChunk: minimumDatabaseChunk) { c, range in
                         // The part of each run that falls in this chunk's position range.
                         for r in scanned {
-                            let run = runs[r]
-                            let lo = max(range.lowerBound, run.offset), hi = min(range.upperBound, run.offset + run.count)
-                            if lo < hi { scan(queries.lowerBound + local, run, (lo - run.offset)..<(hi - run.offset), &p.value[c]) }
+                            let run = runs[r], at = starts[r]
+                            let lo = max(range.lowerBound, at), hi = min(range.upperBound, at + run.count)
+                            if lo < hi { scan(queries.lowerBound + local, run, (lo - at)..<(hi - at), &p.value[c]) }
                         }
                     }
                 }

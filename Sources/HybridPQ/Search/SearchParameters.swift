@@ -33,6 +33,9 @@ public struct SearchParameters: Sendable {
     /// The runs each query scans, by run index (a partitioned index's probed lists; row q is
     /// query q of the call); nil: every run. The engine's own seam, like `excludedPositions`.
     var probedRuns: [[Int]]?
+    /// The query of the call that `probedRuns[0]` is (a batch's probes renumbered into the
+    /// runs it sees start at the batch's first query).
+    var probedRunsStart = 0
 
     /// Parameters for `k` results on `threads` cores (default: one).
     public init(k: Int = 10, threads: Int = 1, rerank: Int? = nil, kernel: FastScanKernel? = nil,

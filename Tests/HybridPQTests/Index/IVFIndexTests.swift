@@ -42,6 +42,54 @@ struct IVFIndexTests {
         var filtered = all
         filtered.filter = .allow(Set(ids.filter { $0 % 2 == 0 }))
         #expect(try ivf.search(q, parameters: filtered).ids.allSatisfy { $0 == -1 || $0 % 2 == 0 })
+        // One probed list with a filter: the flat index over that list's allowed items (a probed
+        // search sees only its lists' views, which need not start at store position 0).
+        var oneList = p
+        oneList.nprobe = 1
+        oneList.filter = .allow(Set(ids.filter { $0 % 2 == 0 }))
+        for qi in 0..<7 {
+            // One query at a time: its search sees the one view of its list.
+            let fr = try ivf.search(q.slicing(rows: qi..<(qi + 1)), parameters: oneList)
+            let near = ivf_order(centroids, q.row(qi))[0]
+            let rows = (0..<400).filter { list[$0] == near && ids[$0] % 2 == 0 }
+            guard !rows.isEmpty else { continue }
+            let want = try flat(rows).search(q.slicing(rows: qi..<(qi + 1)), parameters: SearchParameters(k: min(10, rows.count), rerank: 400))
+            #expect(Array(fr.ids(ofQuery: 0).prefix(want.k)) == want.ids(ofQuery: 0), "filtered, query \(qi)")
+        }
+    }
+
+    /// A single query over lists holding more than two database chunks is split across cores;
+    /// the probed lists' views lie anywhere in the store, and the split must cover exactly them.
+    @Test("one query over large probed lists on two cores equals one core and the flat index over them")
+    func splitProbes() throws {
+        let train = TestData.gaussian(rows: 2_000, columns: 8, seed: 969)
+        let pq = try ProductQuantizer.train(train, subspaces: 4, bitsPerCode: 4, iterations: 2, seed: 1)
+        let centroids = try IVFIndex.trainCentroids(train, lists: 4)
+        var ivf = try IVFIndex(centroids: centroids, quantizer: pq)
+        let x = TestData.gaussian(rows: 160_000, columns: 8, seed: 970)
+        try ivf.add(x)
+        // Queries at the last two centroids: their two nearest lists are not lists 0 and 1, so
+        // the probed views leave gaps in the store's positions.
+        let q = centroids.gathering(rows: [3, 2])
+        let lists = ivf_assign(centroids, x)
+        var gaps = 0
+        for qi in 0..<2 {
+            let near = Array(ivf_order(centroids, q.row(qi)).prefix(2))
+            if Set(near) != [0, 1] { gaps += 1 }
+            let rows = (0..<x.rows).filter { near.contains(lists[$0]) }
+            try #require(rows.count > 2 * 32_768)
+            var flat = try PQ4Index(quantizer: pq)
+            try flat.add(x.gathering(rows: rows), ids: rows.map(Int64.init))
+            let one = q.slicing(rows: qi..<(qi + 1))
+            let want = try flat.search(one, parameters: SearchParameters(k: 10, rerank: 100))
+            var p = SearchParameters(k: 10, threads: 2, rerank: 100)
+            p.nprobe = 2
+            let two = try ivf.search(one, parameters: p)
+            p.threads = 1
+            let single = try ivf.search(one, parameters: p)
+            #expect(two.ids == want.ids && single.ids == want.ids, "query \(qi)")
+        }
+        #expect(gaps > 0)
     }
 
     @Test("bad nprobe and nlist are typed errors; empty lists are normal")
