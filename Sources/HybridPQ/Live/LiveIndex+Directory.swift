@@ -134,7 +134,7 @@ extension LiveIndex {
     public func compact() throws(LiveIndexError) {
         try changing { (s: inout State) throws(LiveIndexError) in
             if directory == nil {
-                let all = s.segments.map(\.number)
+                let all = s.segments.map { $0.number }
                 if !all.isEmpty { do throws(IndexError) { try Self.merge(all, in: &s, persisted: false) } catch { throw .index(error) } }
             } else {
                 try flush(&s, compactAll: true)
@@ -144,10 +144,10 @@ extension LiveIndex {
 
     func flush(_ s: inout State, compactAll: Bool) throws(LiveIndexError) {
         // 1. The tail as one segment (memory).
-        let tail = s.segments.filter { !$0.persisted }.map(\.number)
+        let tail = s.segments.filter { !$0.persisted }.map { $0.number }
         if tail.count > 1 { do { try Self.merge(tail, in: &s, persisted: false) } catch { throw .index(error) } }
         // 2. Merges of written segments (or of everything).
-        var groups = compactAll ? [s.segments.map(\.number)] : policy.writtenMerges(s.segments)
+        var groups = compactAll ? [s.segments.map { $0.number }] : policy.writtenMerges(s.segments)
         if compactAll && s.segments.count == 1 && s.segments[0].deleted.deletedCount == 0 { groups = [] }
         var obsolete: [UInt64] = []
         for g in groups where !g.isEmpty {

@@ -27,7 +27,9 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
                 version &+= 1
                 liveCount = segments.reduce(0) { $0 + $1.liveCount }
                 liveSegments = segments.reduce(0) { $0 + ($1.liveCount > 0 ? 1 : 0) }
-                mappedFiles = segments.compactMap(\.file)
+                // Closures, not key paths: a key path into a generic type is built at run time on
+                // every call (most of a one-id remove).
+                mappedFiles = segments.compactMap { $0.file }
             }
         }
         var version: UInt64 = 0

@@ -24,7 +24,7 @@ public struct LiveSnapshot<Base: SegmentIndex>: Sendable {
         self.liveSegments = liveSegments ?? segments.reduce(0) { $0 + ($1.liveCount > 0 ? 1 : 0) }
         self.version = version
         self.unions = unions
-        self.mappedFiles = mappedFiles ?? segments.compactMap(\.file)
+        self.mappedFiles = mappedFiles ?? segments.compactMap { $0.file }
     }
 
     /// The best `parameters.k` items of each query over every segment: code kinds search every

@@ -34,7 +34,7 @@ public struct MergePolicy: Sendable, Equatable {
 
     /// Groups of written segments to merge (each group becomes one segment), in order.
     func writtenMerges<B>(_ segments: [LiveSegment<B>]) -> [[UInt64]] {
-        let written = segments.filter(\.persisted)
+        let written = segments.filter { $0.persisted }
         var groups = written.filter { $0.deleted.rows > 0 && Double($0.deleted.deletedCount) / Double($0.deleted.rows) > maxDeletedFraction }
             .map { [$0.number] }
         var rest = written.filter { s in !groups.contains { $0.contains(s.number) } }.sorted { ($0.liveCount, $0.number) < ($1.liveCount, $1.number) }
