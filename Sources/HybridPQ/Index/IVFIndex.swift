@@ -13,7 +13,7 @@
 /// The lists may also hold a trained model's codes (`init(centroids:model:)`, pqbench's
 /// `ivf-hcq`): items and queries pass through the model's heads, the coarse level's embedding
 /// picks the lists, and the codes are the model's own (every level, scored as `HybridIndex`
-/// scores them). Not built yet (issue 12): residual codes, spilling, a file kind for model lists.
+/// scores them; file kind `ivf-hcq`). Not built yet (issue 12): residual codes, spilling.
 public struct IVFIndex: VectorIndex {
     /// The coarse centroids (`nlist` × D).
     public let centroids: Matrix

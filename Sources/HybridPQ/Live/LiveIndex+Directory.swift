@@ -206,7 +206,7 @@ extension AnyIndex {
         case is OPQ4Index: return .opq4
         case is HybridIndex: return .hcq
         case is TwoStageIndex: return .dns
-        case is IVFIndex: return .ivf
+        case let i as IVFIndex: return i.fileKind
         case is IVFOPQIndex: return .ivfOPQ
         case let a as AnyIndex: return a.kind
         default: return nil

@@ -28,6 +28,7 @@ public enum AnyIndex: VectorIndex {
         case .hcq: return .hybrid(try HybridIndex(file))
         case .dns: return .twoStage(try TwoStageIndex(file))
         case .ivf: return .ivf(try IVFIndex(file))
+        case .ivfHCQ: return .ivf(try IVFIndex(modelLists: file))
         case .ivfOPQ: return .ivfOPQ(try IVFOPQIndex(file))
         case .hcqModel, .hcqCheckpoint, .liveManifest:
             throw .wrongKind(path: path, expected: IndexKind.allCases.filter(\.isIndex).map(\.name).joined(separator: "|"),
@@ -45,7 +46,7 @@ public enum AnyIndex: VectorIndex {
         case .opq4: return .opq4
         case .hybrid: return .hcq
         case .twoStage: return .dns
-        case .ivf: return .ivf
+        case let .ivf(i): return i.fileKind
         case .ivfOPQ: return .ivfOPQ
         }
     }

@@ -9,10 +9,11 @@ extension HybridModel {
         try IndexFile.write(kind: .hcqModel, sections: sections(), to: path)
     }
 
-    /// Loads a model saved by `save(to:)` (or the model inside an `hcq` index or checkpoint).
+    /// Loads a model saved by `save(to:)` (or the model inside an `hcq` or `ivf-hcq` index or a
+    /// checkpoint).
     public static func load(from path: String) throws(IndexFileError) -> HybridModel {
         let file = try IndexFile.read(path)
-        guard [.hcqModel, .hcq, .hcqCheckpoint].contains(file.kind) else {
+        guard [.hcqModel, .hcq, .hcqCheckpoint, .ivfHCQ].contains(file.kind) else {
             throw .wrongKind(path: path, expected: "hcq-model", found: file.kind.name)
         }
         return try HybridModel(file)

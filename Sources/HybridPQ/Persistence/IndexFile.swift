@@ -291,7 +291,7 @@ public enum IndexFile {
 /// What an index file holds, as written in its header (the raw values are the format's codes:
 /// append only). `AnyIndex.load` opens any index kind by it.
 public enum IndexKind: UInt32, CaseIterable, Sendable, CustomStringConvertible {
-    case flat = 1, pq = 2, pq4 = 3, opq = 4, opq4 = 5, hcqModel = 6, hcq = 7, hcqCheckpoint = 8, dns = 9, liveManifest = 10, ivf = 11, ivfOPQ = 12
+    case flat = 1, pq = 2, pq4 = 3, opq = 4, opq4 = 5, hcqModel = 6, hcq = 7, hcqCheckpoint = 8, dns = 9, liveManifest = 10, ivf = 11, ivfOPQ = 12, ivfHCQ = 13
 
     /// The kind's name in documents and messages.
     public var name: String {
@@ -308,6 +308,7 @@ public enum IndexKind: UInt32, CaseIterable, Sendable, CustomStringConvertible {
         case .liveManifest: return "live-manifest"
         case .ivf: return "ivf"
         case .ivfOPQ: return "ivf-opq"
+        case .ivfHCQ: return "ivf-hcq"
         }
     }
 

@@ -257,9 +257,20 @@ extension IVFIndexTests {
             let want = try flat(rows).search(one, parameters: SearchParameters(k: min(6, rows.count)))
             #expect(Array(r.ids(ofQuery: qi).prefix(want.k)) == want.ids(ofQuery: 0), "query \(qi)")
         }
-        #expect { try ivf.save(to: TestData.temporaryDirectory() + "/m.hpq") } throws: { e in
-            if case .invalidIndex(_, .unsupported) = e as? IndexFileError { return true } else { return false }
+        // Its `ivf-hcq` file: the model and the lists come back (copied, mapped, through AnyIndex).
+        let path = TestData.temporaryDirectory() + "/m.hpq"
+        try ivf.save(to: path)
+        for mapping in [false, true] {
+            let back = try IVFIndex.load(from: path, mapping: mapping)
+            let again = try back.search(queries, parameters: two)
+            #expect(back.listSizes == ivf.listSizes && again == r, "mapping \(mapping)")
         }
+        let any = try AnyIndex.load(from: path, mapping: true)
+        let anyResults = try any.search(queries, parameters: two)
+        #expect(any.kind == .ivfHCQ && anyResults == r)
+        let loadedModel = try HybridModel.load(from: path)
+        #expect(loadedModel == model)
+        #expect(throws: IndexFileError.self) { try HybridIndex.load(from: path) }   // not an hcq index file
     }
 }
 

@@ -30,7 +30,7 @@ struct AnyIndexTests {
         let path = TestData.temporaryDirectory() + "/m.hpqm"
         let model = try HybridModel(.init(inputDimension: 8, levels: 0, subspaces: 2, mode: .joint))
         try model.save(to: path)
-        #expect(throws: IndexFileError.wrongKind(path: path, expected: "flat|pq|pq4|opq|opq4|hcq|dns|ivf|ivf-opq", found: "hcq-model")) {
+        #expect(throws: IndexFileError.wrongKind(path: path, expected: "flat|pq|pq4|opq|opq4|hcq|dns|ivf|ivf-opq|ivf-hcq", found: "hcq-model")) {
             try AnyIndex.load(from: path)
         }
     }

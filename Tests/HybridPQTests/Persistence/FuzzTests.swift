@@ -185,6 +185,9 @@ struct FuzzTests {
         var ivf = try IVFIndex(centroids: centroids, quantizer: pq8); try ivf.add(x)
         var ivf4 = try IVFIndex(centroids: centroids, quantizer: pq4); try ivf4.add(x)
         var ivfOPQ4 = try IVFOPQIndex(rotation: rotation, base: IVFIndex(centroids: centroids, quantizer: pq4)); try ivfOPQ4.add(x)
+        let coarse = try model.targetEmbeddings(data.targets, frames: data.frames)[0]
+        var ivfHCQ = try IVFIndex(centroids: IVFIndex.trainCentroids(coarse, lists: 4), model: model)
+        try ivfHCQ.add(FeatureBatch(data.targets, sequences: data.frames), ids: nil)
         var out: [(String, String)] = []
         func save(_ name: String, _ body: (String) throws -> Void) throws { let p = scratch + "/" + name; try body(p); out.append((name, p)) }
         try save("flat.hpq") { try flat.save(to: $0) }
@@ -197,6 +200,7 @@ struct FuzzTests {
         try save("ivf-pq.hpq") { try ivf.save(to: $0) }
         try save("ivf-pq4.hpq") { try ivf4.save(to: $0) }
         try save("ivf-opq4.hpq") { try ivfOPQ4.save(to: $0) }
+        try save("ivf-hcq.hpq") { try ivfHCQ.save(to: $0) }
         var m = model
         m.fine = fine
         try save("model.hpqm") { try m.save(to: $0) }
@@ -204,15 +208,16 @@ struct FuzzTests {
     }
 
     @Test("index and model files: typed errors only, never a trap", arguments: ["flat.hpq", "pq.hpq", "pq4.hpq", "opq.hpq", "opq4.hpq", "hcq.hpq", "dns.hpq",
-                                                                                  "ivf-pq.hpq", "ivf-pq4.hpq", "ivf-opq4.hpq", "model.hpqm"])
+                                                                                  "ivf-pq.hpq", "ivf-pq4.hpq", "ivf-opq4.hpq", "ivf-hcq.hpq", "model.hpqm"])
     func indexFile(name: String) throws {
         let files = try Self.indexFiles()
         let path = files.first { $0.0 == name }!.1
         let queries = TestData.gaussian(rows: 2, columns: 16, seed: 942)
         let r = try Self.fuzz(path, seed: UInt64(name.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) })) { p in
-            if name.hasPrefix("ivf-opq") {
+            if name.hasPrefix("ivf-opq") || name.hasPrefix("ivf-hcq") {
                 let index = try AnyIndex.load(from: p, mapping: true)
-                _ = try index.search(FeatureBatch(queries), parameters: SearchParameters(k: 3, nprobe: 2))
+                let seqs = ModelFixtures.data(count: 2, dimension: 16).queryTokens
+                _ = try index.search(FeatureBatch(queries, sequences: seqs), parameters: SearchParameters(k: 3, nprobe: 2))
             } else if name.hasPrefix("ivf") {
                 let index = try IVFIndex.load(from: p, mapping: name.hasSuffix("pq4.hpq"))
                 _ = try index.search(FeatureBatch(queries), parameters: SearchParameters(k: 3, nprobe: 2))
