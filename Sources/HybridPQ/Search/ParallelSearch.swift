@@ -114,7 +114,7 @@ enum ParallelSearch {
                 partial.withUnsafeMutableBufferPointer { pb in
                     let p = UncheckedSendable(pb.baseAddress!)
                     parallelChunksIndexed(count: n, threads: threads, minimumChunk: minimumDatabaseChunk) { c, range in
-                        // The part of each run that falls in this chunk's position range.
+                        // The part of each run that falls in this chunk's range of the runs laid end to end.
                         for r in scanned {
                             let run = runs[r], at = starts[r]
                             let lo = max(range.lowerBound, at), hi = min(range.upperBound, at + run.count)
