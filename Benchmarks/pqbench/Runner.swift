@@ -144,20 +144,7 @@ final class Runner {
         let m = shape.subspaces, bits = shape.bits
         let metric = options.metric ?? .l2
         let t0 = Clock.now()
-        var opq: OPQ?
-        let pq: ProductQuantizer
-        if method.rotated {
-            var config = OPQ.Configuration(subspaces: m, bitsPerCode: bits)
-            config.seed = options.seed
-            config.finalPQIterations = options.iterations
-            let progress = Progress("\(method.rawValue) M=\(m): round", enabled: !options.quiet)
-            opq = try OPQ.train(workload.train, config, progress: progress.update)
-            pq = opq!.quantizer
-        } else {
-            let progress = Progress("\(method.rawValue) M=\(m): sub-space", enabled: !options.quiet)
-            pq = try ProductQuantizer.train(workload.train, subspaces: m, bitsPerCode: bits, iterations: options.iterations,
-                                            seed: options.seed, initialization: options.kmeansInit, progress: progress.update)
-        }
+        let (pq, opq) = try trainQuantizer(method, subspaces: m, bits: bits, on: workload.train)
         let trainSeconds = Clock.now() - t0
         let params = [("M", "\(m)"), ("K", "\(1 << bits)")] + fastScanParams(method)
         let queries = FeatureBatch(workload.queries)
@@ -181,26 +168,9 @@ final class Runner {
         let m = shape.subspaces, bits = shape.bits
         let nlist = defaultLists(items: workload.databaseCount, sample: workload.train.rows)
         let t0 = Clock.now()
-        var opq: OPQ?
-        let pq: ProductQuantizer
-        var train = workload.train
-        if method.rotated {
-            var config = OPQ.Configuration(subspaces: m, bitsPerCode: bits)
-            config.seed = options.seed
-            config.finalPQIterations = options.iterations
-            let progress = Progress("\(method.rawValue) M=\(m): round", enabled: !options.quiet)
-            opq = try OPQ.train(train, config, progress: progress.update)
-            pq = opq!.quantizer
-            train = train.multiplied(opq!.rotation)
-        } else {
-            let progress = Progress("\(method.rawValue) M=\(m): sub-space", enabled: !options.quiet)
-            pq = try ProductQuantizer.train(train, subspaces: m, bitsPerCode: bits, iterations: options.iterations,
-                                            seed: options.seed, initialization: options.kmeansInit, progress: progress.update)
-        }
-        let coarse = Progress("\(method.rawValue) nlist=\(nlist): coarse k-means iteration", enabled: !options.quiet)
-        let centroids = try IVFIndex.trainCentroids(train, lists: nlist, seed: options.seed, initialization: options.kmeansInit,
-                                                    progress: coarse.update)
-        coarse.finish()
+        let (pq, opq) = try trainQuantizer(method, subspaces: m, bits: bits, on: workload.train)
+        // Lists of rotated vectors behind a rotation.
+        let centroids = try trainCoarse(method.rawValue, opq.map { workload.train.multiplied($0.rotation) } ?? workload.train, nlist: nlist)
         let trainSeconds = Clock.now() - t0
         let metric = options.metric ?? .l2
         // Built as the concrete kind (an enum payload grown in place would be copied per chunk).
@@ -214,6 +184,30 @@ final class Runner {
         }
         return try probeRows(method, built, nlist: nlist, params: [("M", "\(m)"), ("K", "\(1 << bits)")], after: fastScanParams(method),
                              trainSeconds: trainSeconds, buildSeconds: buildSeconds, peakAnon: peakAnon, queries: FeatureBatch(workload.queries))
+    }
+
+    /// The product quantizer of `method` at a code shape, trained on `train` — behind a learned
+    /// OPQ rotation (returned too) for the rotated methods.
+    func trainQuantizer(_ method: Method, subspaces m: Int, bits: Int, on train: Matrix) throws -> (ProductQuantizer, OPQ?) {
+        if method.rotated {
+            var config = OPQ.Configuration(subspaces: m, bitsPerCode: bits)
+            config.seed = options.seed
+            config.finalPQIterations = options.iterations
+            let progress = Progress("\(method.rawValue) M=\(m): round", enabled: !options.quiet)
+            let opq = try OPQ.train(train, config, progress: progress.update)
+            return (opq.quantizer, opq)
+        }
+        let progress = Progress("\(method.rawValue) M=\(m): sub-space", enabled: !options.quiet)
+        return (try ProductQuantizer.train(train, subspaces: m, bitsPerCode: bits, iterations: options.iterations,
+                                           seed: options.seed, initialization: options.kmeansInit, progress: progress.update), nil)
+    }
+
+    /// Coarse centroids of `nlist` lists: k-means of `train`, progress on stderr.
+    func trainCoarse(_ label: String, _ train: Matrix, nlist: Int) throws -> Matrix {
+        let coarse = Progress("\(label) nlist=\(nlist): coarse k-means iteration", enabled: !options.quiet)
+        defer { coarse.finish() }
+        return try IVFIndex.trainCentroids(train, lists: nlist, seed: options.seed, initialization: options.kmeansInit,
+                                           progress: coarse.update)
     }
 
     /// `--nlist`, else 4·√N bounded by the training sample.

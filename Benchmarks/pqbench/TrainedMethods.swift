@@ -122,10 +122,7 @@ extension Runner {
         let train = try model.targetEmbeddings(trainItems.vectors, frames: trainItems.sequences)[0]
         let items = modelItems(ds)
         let nlist = defaultLists(items: items.count, sample: train.rows)
-        let coarse = Progress("ivf-hcq nlist=\(nlist): coarse k-means iteration", enabled: !options.quiet)
-        let centroids = try IVFIndex.trainCentroids(train, lists: nlist, seed: options.seed, initialization: options.kmeansInit,
-                                                    progress: coarse.update)
-        coarse.finish()
+        let centroids = try trainCoarse(Method.ivfHCQ.rawValue, train, nlist: nlist)
         let trainSeconds = Clock.now() - t0
         let t1 = Clock.now()
         var index = try IVFIndex(centroids: centroids, model: model)
@@ -144,11 +141,9 @@ extension Runner {
         let t0 = Clock.now()
         let trainItems = modelItems(ds, ds.split.train)
         let train = try model.targetEmbeddings(trainItems.vectors, frames: trainItems.sequences)[0]
-        var config = OPQ.Configuration(subspaces: b, bitsPerCode: bits)
-        config.seed = options.seed
-        config.finalPQIterations = options.iterations
-        let progress = Progress("\(method.rawValue) M=\(b): round", enabled: !options.quiet)
-        let opq = try OPQ.train(train, config, progress: progress.update)
+        guard case let (_, opq?) = try trainQuantizer(method, subspaces: b, bits: bits, on: train) else {
+            throw MethodError("\(method.rawValue) is not a rotated method")
+        }
         let trainSeconds = Clock.now() - t0
         let items = modelItems(ds)
         let metric = options.metric ?? .l2

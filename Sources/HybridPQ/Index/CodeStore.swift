@@ -29,6 +29,15 @@ public enum CodeLayout: Sendable, Equatable {
         case let .fastScan(l): return l.paddedSubspaces / 2
         }
     }
+
+    /// Copies item `row`'s sub-codes, one byte each, from a run's `codes` in this layout to `out`
+    /// (`subspaces` bytes): how stores are repacked and segments gathered.
+    func unpack(_ codes: UnsafePointer<UInt8>, row: Int, into out: UnsafeMutablePointer<UInt8>) {
+        switch self {
+        case let .rows(b): out.update(from: codes + row * b, count: b)
+        case let .fastScan(l): l.unpack(codes, item: row, into: out)
+        }
+    }
 }
 
 /// A run of items: their codes in the store's layout and their ids.
@@ -116,11 +125,7 @@ public struct CodeStore: Sendable {
             for v in views where v.count > 0 {
                 let m = layout.subspaces
                 var codes = [UInt8](repeating: 0, count: v.count * m)
-                switch layout {
-                case .rows: for i in 0..<(v.count * m) { codes[i] = v.codes![i] }
-                case let .fastScan(l):
-                    codes.withUnsafeMutableBufferPointer { o in for i in 0..<v.count { l.unpack(v.codes!, item: i, into: o.baseAddress! + i * m) } }
-                }
+                codes.withUnsafeMutableBufferPointer { o in for i in 0..<v.count { layout.unpack(v.codes!, row: i, into: o.baseAddress! + i * m) } }
                 // Sizes agree by construction and the count was within bounds already.
                 try? merged.append(codes: codes, ids: Array(UnsafeBufferPointer(start: v.ids!, count: v.count)))
             }
@@ -194,9 +199,7 @@ public struct CodeStore: Sendable {
 
     /// Calls `body` with raw views of every run (valid only inside `body`).
     public func withRuns<R>(_ body: ([CodeRunView]) throws -> R) rethrows -> R {
-        var views: [CodeRunView] = []
-        views.reserveCapacity(runs.count)
-        return try gather(0, &views, body)
+        try withRuns(selected: Array(runs.indices), body)
     }
 
     /// Calls `body` with views of the runs `selected` only (indices ascending, distinct, each
@@ -215,16 +218,6 @@ public struct CodeStore: Sendable {
             try runs[i].ids.withUnsafeBufferPointer { d in
                 views.append(CodeRunView(codes: c.baseAddress, ids: d.baseAddress, count: runs[i].count, offset: offsets[i]))
                 return try fill(todo.dropFirst(), &views, body)
-            }
-        }
-    }
-
-    private func gather<R>(_ i: Int, _ views: inout [CodeRunView], _ body: ([CodeRunView]) throws -> R) rethrows -> R {
-        if i == runs.count { return try body(views) }
-        return try runs[i].codes.withUnsafeBufferPointer { c in
-            try runs[i].ids.withUnsafeBufferPointer { d in
-                views.append(CodeRunView(codes: c.baseAddress, ids: d.baseAddress, count: runs[i].count, offset: offsets[i]))
-                return try gather(i + 1, &views, body)
             }
         }
     }

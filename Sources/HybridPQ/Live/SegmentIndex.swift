@@ -61,11 +61,7 @@ extension CodeStore {
                 for (i, p) in rows.enumerated() {
                     let (run, row) = runs.locate(p)
                     ids[i] = run.ids![row]
-                    let c = run.codes!
-                    switch layout {
-                    case .rows: for s in 0..<m { codes[i * m + s] = c[row * m + s] }
-                    case let .fastScan(l): codes.withUnsafeMutableBufferPointer { l.unpack(c, item: row, into: $0.baseAddress! + i * m) }
-                    }
+                    codes.withUnsafeMutableBufferPointer { layout.unpack(run.codes!, row: row, into: $0.baseAddress! + i * m) }
                 }
             }
             try out.append(codes: codes, ids: ids)
@@ -267,10 +263,7 @@ extension IVFIndex: SegmentIndex {
                 for p in rows.sorted() {
                     while p >= runs[list].offset + runs[list].count { list += 1 }
                     let run = runs[list], row = p - run.offset
-                    switch index.store.layout {
-                    case .rows: for s in 0..<m { code[s] = run.codes![row * m + s] }
-                    case let .fastScan(l): code.withUnsafeMutableBufferPointer { l.unpack(run.codes!, item: row, into: $0.baseAddress!) }
-                    }
+                    code.withUnsafeMutableBufferPointer { index.store.layout.unpack(run.codes!, row: row, into: $0.baseAddress!) }
                     codes[list] += code
                     ids[list].append(run.ids![row])
                 }
