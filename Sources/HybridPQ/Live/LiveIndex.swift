@@ -22,21 +22,18 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     struct State: Sendable {
         var template: Base
         /// Any change (a write, merge or flush) makes a new version: cached unions are of one.
-        var segments: [LiveSegment<Base>] = [] {
-            didSet {
-                version &+= 1
-                liveCount = segments.reduce(0) { $0 + $1.liveCount }
-                liveSegments = segments.reduce(0) { $0 + ($1.liveCount > 0 ? 1 : 0) }
-                // Closures, not key paths: a key path into a generic type is built at run time on
-                // every call (most of a one-id remove).
-                mappedFiles = segments.compactMap { $0.file }
-            }
-        }
+        /// A change only marks the state; `published()` counts once per write, however many
+        /// times the write touched the list (a walk of a generic list per touch was most of a
+        /// one-item write).
+        var segments: [LiveSegment<Base>] = [] { didSet { segmentsChanged = true } }
+        var segmentsChanged = false
         var version: UInt64 = 0
-        /// Items and segments with items, kept with `segments` for the snapshots.
-        var liveCount = 0, liveSegments = 0
-        /// The files of segments served from mappings.
-        var mappedFiles: [SegmentFileGuard] = []
+
+        /// The snapshot of the state now (a new version if the segments changed since the last).
+        mutating func published(unions: SegmentUnionCache<Base>) -> LiveSnapshot<Base> {
+            if segmentsChanged { version &+= 1; segmentsChanged = false }
+            return LiveSnapshot(segments: segments, version: version, unions: unions)
+        }
         var locations: [Int64: Location] = [:]
         var nextSegment: UInt64 = 1
         var nextAutoId: Int64 = 0
@@ -120,8 +117,7 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     func changing<R, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
         try state.withLock { (s: inout State) throws(E) -> R in
             defer {
-                let now = LiveSnapshot(segments: s.segments, count: s.liveCount, liveSegments: s.liveSegments, version: s.version,
-                                       unions: unions, mappedFiles: s.mappedFiles)
+                let now = s.published(unions: unions)
                 published.withLock { $0 = now }
             }
             return try body(&s)
@@ -243,15 +239,25 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     /// place of the first; their ids move with them.
     @discardableResult
     static func merge(_ numbers: [UInt64], in s: inout State, persisted: Bool) throws(IndexError) -> LiveSegment<Base> {
-        let parts = numbers.compactMap { n in s.segments.first { $0.number == n } }
-        let merged = try Base.gathering(parts.map { ($0.index, $0.liveRows) })
+        // Positions of the parts, in the order named (one pass over the list).
+        var positions = [Int](repeating: -1, count: numbers.count)
+        for (i, segment) in s.segments.enumerated() {
+            if let j = numbers.firstIndex(of: segment.number) { positions[j] = i }
+        }
+        let found = positions.filter { $0 >= 0 }
+        let merged = try Base.gathering(found.map { (s.segments[$0].index, s.segments[$0].liveRows) })
         let number = s.nextSegment
         s.nextSegment += 1
         for row in 0..<merged.count { s.locations[merged.id(atRow: row)] = Location(segment: number, row: row) }
         let segment = LiveSegment(number: number, index: merged, persisted: persisted)
-        let at = s.segments.firstIndex { $0.number == numbers[0] } ?? s.segments.count
-        s.segments.insert(segment, at: at)
-        s.segments.removeAll { numbers.contains($0.number) }
+        // The new segment takes the first part's place; the others leave the list.
+        var kept: [LiveSegment<Base>] = []
+        kept.reserveCapacity(s.segments.count - found.count + 1)
+        for (i, old) in s.segments.enumerated() {
+            if i == positions[0] { kept.append(segment) } else if !found.contains(i) { kept.append(old) }
+        }
+        if positions[0] < 0 { kept.append(segment) }
+        s.segments = kept
         return segment
     }
 }

@@ -35,10 +35,13 @@ public struct LiveSegment<Base: SegmentIndex>: Sendable {
     /// The rows not deleted, ascending.
     public var liveRows: [Int] { (0..<index.count).filter { !deleted.contains($0) } }
 
-    /// The filter a search of this segment applies: the caller's, minus the deleted ids.
-    func filter(_ user: IDFilter?) -> IDFilter? {
-        guard deleted.deletedCount > 0 else { return user }
-        let dead = Set(deleted.deletedRows.map { index.id(atRow: $0) })
+    /// The ids of the deleted rows (O(deleted): built once per index version, see
+    /// `SegmentUnionCache`, never per search).
+    var deletedIDs: Set<Int64> { Set(deleted.deletedRows.map { index.id(atRow: $0) }) }
+
+    /// The filter a search of this segment applies: the caller's, minus `dead` (its deleted ids).
+    static func filter(_ user: IDFilter?, dead: Set<Int64>) -> IDFilter? {
+        guard !dead.isEmpty else { return user }
         guard let user else { return .deny(dead) }
         return .predicate { !dead.contains($0) && user.accepts($0) }
     }

@@ -8,6 +8,8 @@ public struct LiveSnapshot<Base: SegmentIndex>: Sendable {
     public let count: Int
     /// Segments with at least one visible item.
     let liveSegments: Int
+    /// Whether a segment with visible items has deleted rows too (they must be skipped).
+    let hasDeletions: Bool
     /// The index's version these segments are (changes with every write, merge and flush).
     let version: UInt64
     /// The index's union of its current segments, shared by every snapshot of one version.
@@ -15,16 +17,23 @@ public struct LiveSnapshot<Base: SegmentIndex>: Sendable {
     /// Files of the segments served from mappings: checked before each search.
     let mappedFiles: [SegmentFileGuard]
 
-    /// A snapshot of `segments` (`count` and `liveSegments` as the index keeps them, so that a
-    /// search does not walk — and retain — every segment to find them).
-    init(segments: [LiveSegment<Base>], count: Int? = nil, liveSegments: Int? = nil, version: UInt64 = 0,
-         unions: SegmentUnionCache<Base>? = nil, mappedFiles: [SegmentFileGuard]? = nil) {
+    /// A snapshot of `segments`, its counts found once here (by the writer that publishes it), so
+    /// that a search does not walk — and retain — every segment to find them.
+    init(segments: [LiveSegment<Base>], version: UInt64 = 0, unions: SegmentUnionCache<Base>? = nil) {
+        var count = 0, liveSegments = 0, hasDeletions = false, files: [SegmentFileGuard] = []
+        for segment in segments {
+            let live = segment.liveCount
+            count += live
+            if live > 0 { liveSegments += 1; hasDeletions = hasDeletions || segment.deleted.deletedCount > 0 }
+            if let file = segment.file { files.append(file) }
+        }
         self.segments = segments
-        self.count = count ?? segments.reduce(0) { $0 + $1.liveCount }
-        self.liveSegments = liveSegments ?? segments.reduce(0) { $0 + ($1.liveCount > 0 ? 1 : 0) }
+        self.count = count
+        self.liveSegments = liveSegments
+        self.hasDeletions = hasDeletions
         self.version = version
         self.unions = unions
-        self.mappedFiles = mappedFiles ?? segments.compactMap { $0.file }
+        mappedFiles = files
     }
 
     /// The best `parameters.k` items of each query over every segment: code kinds search every
@@ -40,15 +49,20 @@ public struct LiveSnapshot<Base: SegmentIndex>: Sendable {
         try parameters.validate()
         for file in mappedFiles { try file.check() }
         let p = parameters.capped(items: count)
-        if liveSegments > 1 {
+        // One segment without deletions is searched as it is; anything else needs the union
+        // (or, for kinds without one, the version's deleted ids: never rebuilt per search).
+        var deletedIDs: [Set<Int64>] = []
+        if liveSegments > 1 || hasDeletions {
             let entry = try unionEntry()
             if let union = entry.union { return try union.search(queries, parameters: p) }
+            deletedIDs = entry.deletedIDs
         }
         let live = segments.filter { $0.liveCount > 0 }
+        if live.count == 1, deletedIDs.isEmpty { return try live[0].index.search(queries, parameters: p) }
         var merged = [TopK](repeating: TopK(k: p.k), count: queries.count)
-        for segment in live {
+        for (s, segment) in live.enumerated() {
             var sp = p
-            sp.filter = segment.filter(parameters.filter)
+            sp.filter = LiveSegment<Base>.filter(parameters.filter, dead: s < deletedIDs.count ? deletedIDs[s] : [])
             let r = try segment.index.search(queries, parameters: sp)
             for q in 0..<queries.count {
                 let ids = r.ids(ofQuery: q), scores = r.scores(ofQuery: q)
@@ -65,7 +79,9 @@ public struct LiveSnapshot<Base: SegmentIndex>: Sendable {
     func unionEntry() throws(IndexError) -> SegmentUnionCache<Base>.Entry {
         if let cached = unions?.lookup(version) { return cached }
         let live = segments.filter { $0.liveCount > 0 }
-        let entry = SegmentUnionCache<Base>.Entry(version: version, union: try Base.union(live.map { ($0.index, $0.deleted) }))
+        let union = try Base.union(live.map { ($0.index, $0.deleted) })
+        let entry = SegmentUnionCache<Base>.Entry(version: version, union: union,
+                                                  deletedIDs: union == nil ? live.map { $0.deletedIDs } : [])
         unions?.store(entry)
         return entry
     }

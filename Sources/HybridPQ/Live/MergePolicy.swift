@@ -27,9 +27,17 @@ public struct MergePolicy: Sendable, Equatable {
 
     /// Numbers of two tail segments to merge, if the binary-counter rule asks for it.
     func tailMerge<B>(_ segments: [LiveSegment<B>]) -> [UInt64]? {
-        let tail = segments.filter { !$0.persisted }
-        guard tail.count >= 2, tail[tail.count - 1].liveCount >= tail[tail.count - 2].liveCount else { return nil }
-        return [tail[tail.count - 2].number, tail[tail.count - 1].number]
+        // The last two tail segments, found from the end (runs after every write: no copies).
+        var last: Int?, previous: Int?
+        var i = segments.count - 1
+        while i >= 0 {
+            if !segments[i].persisted {
+                if last == nil { last = i } else { previous = i; break }
+            }
+            i -= 1
+        }
+        guard let last, let previous, segments[last].liveCount >= segments[previous].liveCount else { return nil }
+        return [segments[previous].number, segments[last].number]
     }
 
     /// Groups of written segments to merge (each group becomes one segment), in order.

@@ -29,11 +29,16 @@ public struct SegmentUnion<Base: VectorIndex>: Sendable {
 /// search retains one object: readers on several cores contend on one reference count, not on
 /// one per array of the union's index.
 final class SegmentUnionCache<Base: SegmentIndex>: Sendable {
-    /// One version's union (nil when the kind has none).
+    /// One version's union (nil when the kind has none) or, for kinds without one, the deleted
+    /// ids of each segment with items (a search of that version filters them out segment by
+    /// segment without rebuilding the sets).
     final class Entry: Sendable {
         let version: UInt64
         let union: SegmentUnion<Base>?
-        init(version: UInt64, union: SegmentUnion<Base>?) { self.version = version; self.union = union }
+        let deletedIDs: [Set<Int64>]
+        init(version: UInt64, union: SegmentUnion<Base>?, deletedIDs: [Set<Int64>] = []) {
+            self.version = version; self.union = union; self.deletedIDs = deletedIDs
+        }
     }
 
     private let slot = Locked<Entry?>(nil)

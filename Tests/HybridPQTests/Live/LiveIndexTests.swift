@@ -73,6 +73,32 @@ struct LiveIndexTests {
         #expect(try index.search(queries, parameters: p).ids == want.ids)
     }
 
+    @Test("one segment with removed rows (its deletions skipped by position, or by the version's deleted ids for kinds without a union) equals a rebuild, searched twice", arguments: ["flat", "pq4"])
+    func oneSegmentWithDeletions(kind: String) throws {
+        let template: AnyIndex = kind == "flat" ? .flat(FlatIndex(dimension: Self.d, metric: .l2))
+            : .pq4(try PQ4Index(quantizer: ProductQuantizer.train(TestData.gaussian(rows: 600, columns: Self.d, seed: 901),
+                                                                  subspaces: 8, bitsPerCode: 4, iterations: 4, seed: 2)))
+        let x = TestData.gaussian(rows: 300, columns: Self.d, seed: 903)
+        var first = template.emptied()
+        try first.add(x, ids: (0..<300).map(Int64.init))
+        let index = try LiveIndex(serving: first)
+        var live: [Int64: [Float]] = [:]
+        for i in 0..<300 { live[Int64(i)] = x.row(i) }
+        let queries = FeatureBatch(TestData.gaussian(rows: 9, columns: Self.d, seed: 904))
+        let p = SearchParameters(k: 7, rerank: 1000)
+        // Remove each query's current best items, twice over, so that deletions decide the answer.
+        for _ in 0..<2 {
+            let best = Set(try index.search(queries, parameters: SearchParameters(k: 3, rerank: 1000)).ids.filter { $0 >= 0 })
+            try index.remove(ids: best.sorted())
+            for id in best { live[id] = nil }
+            #expect(index.segmentCount == 1)
+            let want = try Self.reference(template, live).search(queries, parameters: p)
+            let snapshot = index.snapshot()
+            #expect(try snapshot.search(queries, parameters: p).ids == want.ids)
+            #expect(try snapshot.search(queries, parameters: p).ids == want.ids, "the version's cached entry")
+        }
+    }
+
     @Test("deletions in segments that start off a 64-row word are skipped exactly (a search of every item returns the live set)")
     func deletionsAcrossWords() throws {
         try Self.checkDeletionsAcrossWords(PQIndex(quantizer: try Self.quantizer()))
