@@ -28,6 +28,8 @@ struct Options {
     var rerank: Int?                  // pq4/opq4: candidates re-scored exactly (default 10·k)
     var nlist: Int?                   // ivf-*: coarse lists (default 4·√N)
     var nprobe: [Int]?                // ivf-*: lists probed, one row each (default 1)
+    var coarseDims: [Int]?            // ivf-*: projected coarse step (SearchParameters.coarseDimensions; 0: exact)
+    var coarseCandidates: [Int]?      // ivf-*: lists scored exactly after it (one row each)
     var kernel: FastScanKernel?       // nil: the calibrated best
     var filterKeep: Double?           // --filter-keep F: search with an id filter keeping a fraction F
     var fractions = [0.1, 0.2, 0.3, 0.5]   // dns-select: fractions of queries re-ranked
@@ -69,6 +71,11 @@ struct Options {
       --rerank R        pq4/opq4: candidates re-scored with exact float tables (default 10·k)
       --nlist N         ivf-*: coarse lists (k-means of the train split; default 4·√N)
       --nprobe LIST     ivf-*: lists probed, one row per value (e.g. 1,2,4,8,16; default 1)
+      --coarse-dims LIST  ivf-*: estimate the lists' scores in the centroids' D principal
+                        directions, then score the best --coarse-candidates exactly; one row
+                        per value and nprobe (0: every list exactly, the default; candidates
+                        default max(64, 4·nprobe))
+      --coarse-candidates LIST  ivf-*: lists scored exactly after the estimate, one row each
       --kernel K        pq4/opq4: auto (the fastest available, calibrated on first use),
                         portable, avx2 or avx512
       --latency         also time one-query searches (one thread, after a warm-up): each row
@@ -119,11 +126,11 @@ struct Options {
             guard let n = Int(v), n >= min else { throw UsageError("\(name) expects an integer ≥ \(min), got '\(v)'") }
             return n
         }
-        func ints(_ name: String) throws -> [Int] {
+        func ints(_ name: String, min: Int = 1) throws -> [Int] {
             let v = try value(name)
             let parts = v.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-                throw UsageError("\(name) expects a comma-separated list of positive integers, got '\(v)'")
+            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? min - 1) >= min }) else {
+                throw UsageError("\(name) expects a comma-separated list of integers ≥ \(min), got '\(v)'")
             }
             return parts.map { $0! }
         }
@@ -172,6 +179,8 @@ struct Options {
             case "--rerank": o.rerank = try int(a)
             case "--nlist": o.nlist = try int(a)
             case "--nprobe": o.nprobe = try ints(a)
+            case "--coarse-dims": o.coarseDims = try ints(a, min: 0)
+            case "--coarse-candidates": o.coarseCandidates = try ints(a)
             case "--kernel":
                 let v = try value(a)
                 if v == "auto" { o.kernel = nil; break }

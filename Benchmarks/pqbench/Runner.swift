@@ -46,6 +46,9 @@ final class Runner {
     var fineFraction: Double?
     /// The IVF lists probed in the row being measured.
     var nprobe: Int?
+    /// The projected coarse step of the row being measured (nil: exact) and its candidates.
+    var coarseDims: Int?
+    var coarseCandidates: Int?
 
     init(options: Options, workload: Workload, log: @escaping (String) -> Void) {
         self.options = options
@@ -121,6 +124,10 @@ final class Runner {
         var p = SearchParameters(k: k, threads: threads, rerank: max(rerank, k), kernel: options.kernel)
         p.fineFraction = fineFraction
         p.nprobe = nprobe
+        if nprobe != nil, let dp = coarseDims {
+            p.coarseDimensions = dp
+            p.coarseCandidates = coarseCandidates
+        }
         if let keep = options.filterKeep { p.filter = .predicate(Self.keepFilter(fraction: keep)) }
         return p
     }
@@ -220,14 +227,26 @@ final class Runner {
                                        trainSeconds: Double, buildSeconds: Double, peakAnon: Int? = nil,
                                        queries: FeatureBatch) throws -> [ResultRow] {
         var rows: [ResultRow] = []
-        for probe in options.nprobe ?? [1] where probe <= nlist {
-            nprobe = probe
-            defer { nprobe = nil }
-            var row = try measure(method, params: params + [("nlist", "\(nlist)"), ("nprobe", "\(probe)")] + after,
-                                  trainSeconds: trainSeconds, queries: queries) { index }
-            row.addSeconds = buildSeconds
-            row.buildPeakAnonBytes = peakAnon
-            rows.append(row)
+        // One row per (coarse step, candidates, nprobe): 0 dimensions is the exact coarse step.
+        let steps = (options.coarseDims ?? [0]).flatMap { dims in
+            dims == 0 ? [(0, nil)] : (options.coarseCandidates ?? [0]).map { (dims, $0 > 0 ? $0 : nil) } as [(Int, Int?)]
+        }
+        for (dims, candidates) in steps {
+            for probe in options.nprobe ?? [1] where probe <= nlist {
+                nprobe = probe
+                coarseDims = dims > 0 ? dims : nil
+                coarseCandidates = candidates
+                defer { nprobe = nil; coarseDims = nil; coarseCandidates = nil }
+                var coarse: [(String, String)] = []
+                if dims > 0 {
+                    coarse = [("coarse_dims", "\(dims)"), ("coarse_candidates", "\(max(probe, min(nlist, candidates ?? max(64, 4 * probe))))")]
+                }
+                var row = try measure(method, params: params + [("nlist", "\(nlist)"), ("nprobe", "\(probe)")] + coarse + after,
+                                      trainSeconds: trainSeconds, queries: queries) { index }
+                row.addSeconds = buildSeconds
+                row.buildPeakAnonBytes = peakAnon
+                rows.append(row)
+            }
         }
         return rows
     }

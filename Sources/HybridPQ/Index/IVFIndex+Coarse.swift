@@ -90,8 +90,68 @@ extension IVFIndex {
     /// list was most of a one-query search at 4,096 lists and more.
     static func best(_ n: Int, of v: UnsafePointer<Float>, count: Int, norms: UnsafePointer<Float>?) -> [Int] {
         // One loop per score form: an optional tested per list kept the loop from vectorizing.
+        if n > 16 {
+            // Many kept (the projected step's candidates): insertions into a sorted buffer would
+            // shift half of it each (tens of thousands of moves for 64 of 4,096 lists).
+            if let norms { return selectMany(n, count: count) { 2 * v[$0] - norms[$0] } }
+            return selectMany(n, count: count) { v[$0] }
+        }
         if let norms { return select(n, count: count) { 2 * v[$0] - norms[$0] } }
         return select(n, count: count) { v[$0] }
+    }
+
+    /// `select` for many kept: the scores in blocks of about count / 4n, each block's maximum
+    /// noted; the n-th largest maximum is a threshold at least n scores reach (each block
+    /// reaches its own), and for scores in no particular order about n do. Only blocks whose
+    /// maximum reaches it are read again, and only their scores at or above it sorted (best
+    /// first, ties to the lower list; NaN never kept). A heap, or a sorted buffer, spent most of
+    /// a query on 64 of 4,096 lists.
+    @inline(__always)
+    static func selectMany(_ n: Int, count: Int, _ score: (Int) -> Float) -> [Int] {
+        let size = max(1, count / (4 * n)), blocks = (count + size - 1) / size
+        // Scores are cheap to recompute (a product and a norm): the second pass re-derives the
+        // few it reads rather than storing all of them.
+        var maxima = [Float](repeating: -.infinity, count: blocks)
+        maxima.withUnsafeMutableBufferPointer { mb in
+            for b in 0..<blocks {
+                var m = -Float.infinity
+                // A select, not a branch (and not SIMD's `max()`, a scalar loop with NaN tests).
+                for l in b * size ..< min(count, (b + 1) * size) { let x = score(l); m = x > m ? x : m }
+                mb[b] = m
+            }
+        }
+        var threshold = -Float.infinity
+        if blocks >= n {
+            var copy = maxima
+            threshold = copy.withUnsafeMutableBufferPointer { Self.largest(n, in: $0) }
+        }
+        var kept: [(s: Float, l: Int)] = []
+        kept.reserveCapacity(2 * n)
+        for b in 0..<blocks where maxima[b] >= threshold {
+            for l in b * size ..< min(count, (b + 1) * size) {
+                let x = score(l)
+                if x >= threshold { kept.append((x, l)) }
+            }
+        }
+        kept.sort { $0.s != $1.s ? $0.s > $1.s : $0.l < $1.l }
+        return kept.prefix(n).map(\.l)
+    }
+
+    /// The `n`-th largest value of `v` (1 ≤ n ≤ count), reordering it (Hoare's selection).
+    static func largest(_ n: Int, in v: UnsafeMutableBufferPointer<Float>) -> Float {
+        var lo = 0, hi = v.count - 1
+        let target = n - 1                       // position in descending order
+        while lo < hi {
+            let pivot = v[(lo + hi) / 2]
+            var i = lo, j = hi
+            while i <= j {
+                while v[i] > pivot { i += 1 }
+                while v[j] < pivot { j -= 1 }
+                if i <= j { v.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if target <= j { hi = j } else if target >= i { lo = i } else { return v[target] }
+        }
+        return v[target]
     }
 
     @inline(__always)

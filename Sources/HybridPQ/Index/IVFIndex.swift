@@ -28,6 +28,9 @@ public struct IVFIndex: VectorIndex {
     }
     /// The codes, list l in run l of the inner index's store.
     var lists: Lists
+    /// Principal-direction projections of the centroids for the projected coarse step, built
+    /// at first use (`SearchParameters.coarseDimensions`).
+    let projections = CoarseProjectionCache()
 
     /// An empty index over `centroids` with codes of `quantizer` (8-bit: ADC rows; 4-bit: fast
     /// scan with exact re-ranking).
@@ -180,7 +183,19 @@ public struct IVFIndex: VectorIndex {
         }
         // Each query's probed lists: the nprobe nearest centroids by a top-k over the coarse
         // scores (not a sort of all lists).
-        let probed = nearestLists(embeddings.first ?? q, count: nprobe, innerProduct: metric == .innerProduct, threads: p.threads)
+        let coarse = embeddings.first ?? q
+        let probed: [[Int]]
+        if let dp = p.coarseDimensions {
+            guard dp >= 1, dp <= coarse.columns else {
+                throw .invalidParameter(name: "coarseDimensions", value: dp, reason: "must be in 1...\(coarse.columns) (the coarse space's dimension)")
+            }
+            let candidates = p.coarseCandidates ?? max(64, 4 * nprobe)
+            guard candidates >= 1 else { throw .invalidParameter(name: "coarseCandidates", value: candidates, reason: "must be ≥ 1") }
+            probed = try nearestListsProjected(coarse, count: nprobe, dimensions: dp, candidates: candidates,
+                                               innerProduct: metric == .innerProduct, threads: p.threads)
+        } else {
+            probed = nearestLists(coarse, count: nprobe, innerProduct: metric == .innerProduct, threads: p.threads)
+        }
         // One pass of the pipeline for the whole batch over every list (the store's runs), each
         // query scanning only its probed runs: tables built together, each list's codes read
         // once per core for all the queries that probe it (`ParallelSearch`).

@@ -21,6 +21,15 @@ public struct SearchParameters: Sendable {
     public var kernel: FastScanKernel?
     /// Inverted lists probed, for partitioned (IVF) indexes; others ignore it.
     public var nprobe: Int?
+    /// For IVF indexes: score the lists first in the span of the centroids' `coarseDimensions`
+    /// principal directions, then exactly for the `coarseCandidates` best (`nil`: every list
+    /// exactly, the default). Fewer multiply-adds per query at many lists in a high dimension,
+    /// at a small risk of missing one of the nprobe nearest lists (`IVFIndex`'s projected coarse
+    /// step).
+    public var coarseDimensions: Int?
+    /// Lists scored exactly after the projected estimate (`nil`: max(64, 4 · nprobe); at least
+    /// nprobe are).
+    public var coarseCandidates: Int?
     /// Items a search may return (`nil`: all). Applied inside the scan: a filtered item never
     /// takes a result slot, so `k` results come back whenever `k` accepted items exist.
     public var filter: IDFilter?

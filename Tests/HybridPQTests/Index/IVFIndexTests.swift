@@ -58,6 +58,105 @@ struct IVFIndexTests {
         }
     }
 
+    /// The projected coarse step, against a second implementation: principal directions of the
+    /// centroids by power iteration with deflation (in Double), each list's estimate
+    /// 2⟨Pᵀx, Pᵀ(c − μ)⟩ − ‖c‖², the best `candidates` of those scored exactly, the best probed.
+    @Test("the projected coarse step probes the lists a second implementation picks; all directions and candidates equal the exact step", arguments: [Metric.l2, .innerProduct])
+    func projectedCoarse(metric: Metric) throws {
+        let train = TestData.gaussian(rows: 900, columns: Self.d, seed: 970)
+        let pq = try ProductQuantizer.train(train, subspaces: 8, bitsPerCode: 4, iterations: 3, seed: 1)
+        let nlist = 12
+        let centroids = try IVFIndex.trainCentroids(train, lists: nlist)
+        var ivf = try IVFIndex(centroids: centroids, quantizer: pq, metric: metric)
+        let x = TestData.gaussian(rows: 500, columns: Self.d, seed: 971)
+        try ivf.add(x)
+        let q = TestData.gaussian(rows: 9, columns: Self.d, seed: 972)
+        let list = ivf_assign(centroids, x)
+        // Every direction, every list a candidate: the exact step's lists, one query and a batch.
+        for probe in [1, 3] {
+            var exact = SearchParameters(k: 10, rerank: 500)
+            exact.nprobe = probe
+            var full = exact
+            full.coarseDimensions = Self.d
+            full.coarseCandidates = nlist
+            #expect(try ivf.search(q, parameters: full).ids == ivf.search(q, parameters: exact).ids, "batch, nprobe \(probe)")
+            for qi in 0..<3 {
+                let one = q.slicing(rows: qi..<(qi + 1))
+                #expect(try ivf.search(one, parameters: full).ids == ivf.search(one, parameters: exact).ids, "query \(qi), nprobe \(probe)")
+            }
+        }
+        // Many lists probed (more than the sorted buffer keeps: a heap) and many candidates:
+        // each query's results are the flat index's over the items of its reference lists.
+        var wide = try IVFIndex(centroids: IVFIndex.trainCentroids(train, lists: 40), quantizer: pq, metric: metric)
+        try wide.add(x)
+        let wideList = ivf_assign(wide.centroids, x)
+        for dims in [nil, Self.d] as [Int?] {
+            var many = SearchParameters(k: 10, rerank: 500)
+            many.nprobe = 17
+            many.coarseDimensions = dims
+            many.coarseCandidates = dims == nil ? nil : 40
+            let r = try wide.search(q, parameters: many)
+            for qi in 0..<q.rows {
+                let near = metric == .l2 ? Array(ivf_order(wide.centroids, q.row(qi)).prefix(17))
+                    : Array((0..<40).sorted { a, b in
+                        let (sa, sb) = (zip(wide.centroids.row(a), q.row(qi)).reduce(0.0) { $0 + Double($1.0) * Double($1.1) },
+                                        zip(wide.centroids.row(b), q.row(qi)).reduce(0.0) { $0 + Double($1.0) * Double($1.1) })
+                        return sa != sb ? sa > sb : a < b
+                    }.prefix(17))
+                let rows = (0..<x.rows).filter { near.contains(wideList[$0]) }
+                var flat = try PQ4Index(quantizer: pq, metric: metric)
+                try flat.add(x.gathering(rows: rows), ids: rows.map(Int64.init))
+                let want = try flat.search(q.slicing(rows: qi..<(qi + 1)), parameters: SearchParameters(k: 10, rerank: 500))
+                #expect(r.ids(ofQuery: qi) == want.ids(ofQuery: 0), "17 of 40 lists, coarse dimensions \(String(describing: dims)), query \(qi)")
+            }
+        }
+        // Three directions, four candidates, one list probed: the reference's list.
+        let dp = 3, candidates = 4
+        let basis = ivf_principalDirections(centroids, count: dp)
+        let mean = (0..<Self.d).map { j in (0..<nlist).reduce(0.0) { $0 + Double(centroids[$1, j]) } / Double(nlist) }
+        func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+        var p = SearchParameters(k: 10, rerank: 500)
+        p.nprobe = 1
+        p.coarseDimensions = dp
+        p.coarseCandidates = candidates
+        let batch = try ivf.search(q, parameters: p)
+        var differs = 0
+        for qi in 0..<q.rows {
+            let v = q.row(qi).map(Double.init)
+            let y = basis.map { dot($0, v) }
+            func score(_ l: Int, _ inner: Double) -> Double {
+                metric == .innerProduct ? inner : 2 * inner - centroids.row(l).reduce(0) { $0 + Double($1) * Double($1) }
+            }
+            let estimate = (0..<nlist).map { l -> Double in
+                let c = (0..<Self.d).map { Double(centroids[l, $0]) - mean[$0] }
+                return score(l, dot(y, basis.map { dot($0, c) }))
+            }
+            let short = (0..<nlist).sorted { estimate[$0] != estimate[$1] ? estimate[$0] > estimate[$1] : $0 < $1 }.prefix(candidates)
+            let best = short.max { a, b in
+                let (sa, sb) = (score(a, dot(v, centroids.row(a).map(Double.init))), score(b, dot(v, centroids.row(b).map(Double.init))))
+                return sa != sb ? sa < sb : a > b
+            }!
+            if best != ivf_order(centroids, q.row(qi))[0] { differs += 1 }
+            let rows = (0..<x.rows).filter { list[$0] == best }
+            var flat = try PQ4Index(quantizer: pq, metric: metric)
+            try flat.add(x.gathering(rows: rows), ids: rows.map(Int64.init))
+            let one = q.slicing(rows: qi..<(qi + 1))
+            let want = try flat.search(one, parameters: SearchParameters(k: min(10, rows.count), rerank: 500))
+            #expect(Array(batch.ids(ofQuery: qi).prefix(want.k)) == want.ids(ofQuery: 0), "batch, query \(qi)")
+            #expect(Array(try ivf.search(one, parameters: p).ids(ofQuery: 0).prefix(want.k)) == want.ids(ofQuery: 0), "alone, query \(qi)")
+        }
+        if metric == .l2 { #expect(differs > 0, "three of sixteen directions should miss some query's nearest list (else the test shows nothing)") }
+        // Bad settings are typed errors naming them.
+        for (dims, cand, name) in [(0, 4, "coarseDimensions"), (Self.d + 1, 4, "coarseDimensions"), (3, 0, "coarseCandidates")] {
+            var bad = p
+            bad.coarseDimensions = dims
+            bad.coarseCandidates = cand
+            #expect { try ivf.search(q, parameters: bad) } throws: { e in
+                if case let .invalidParameter(n, _, _) = e as? IndexError { return n == name } else { return false }
+            }
+        }
+    }
+
     /// A single query over lists holding more than two database chunks is split across cores;
     /// the probed lists' views lie anywhere in the store, and the split must cover exactly them.
     @Test("one query over large probed lists on two cores equals one core and the flat index over them")
@@ -285,4 +384,29 @@ func ivf_assign2(_ c: Matrix, _ v: [Float]) -> [Int] { Array(ivf_order(c, v).pre
 func ivf_order(_ c: Matrix, _ v: [Float]) -> [Int] {
     let d = (0..<c.rows).map { r in (0..<c.columns).reduce(0.0) { s, j in let t = Double(c[r, j] - v[j]); return s + t * t } }
     return (0..<c.rows).sorted { d[$0] != d[$1] ? d[$0] < d[$1] : $0 < $1 }
+}
+
+/// The `count` leading principal directions of `c`'s rows (eigenvectors of their covariance),
+/// by power iteration with deflation in Double: a second implementation of the projected
+/// coarse step's basis (which uses LAPACK's ssyev). Signs are arbitrary; products use both.
+func ivf_principalDirections(_ c: Matrix, count: Int) -> [[Double]] {
+    let n = c.rows, d = c.columns
+    let mean = (0..<d).map { j in (0..<n).reduce(0.0) { $0 + Double(c[$1, j]) } / Double(n) }
+    var cov = [[Double]](repeating: [Double](repeating: 0, count: d), count: d)
+    for i in 0..<n {
+        let r = (0..<d).map { Double(c[i, $0]) - mean[$0] }
+        for a in 0..<d { for b in 0..<d { cov[a][b] += r[a] * r[b] } }
+    }
+    var out: [[Double]] = []
+    for k in 0..<count {
+        var v = (0..<d).map { Double(($0 * 7 + k * 3) % 11) + 1 }
+        for _ in 0..<3000 {
+            var w = (0..<d).map { a in (0..<d).reduce(0.0) { $0 + cov[a][$1] * v[$1] } }
+            for u in out { let p = zip(u, w).reduce(0) { $0 + $1.0 * $1.1 }; w = zip(w, u).map { $0 - p * $1 } }
+            let norm = w.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            v = w.map { $0 / norm }
+        }
+        out.append(v)
+    }
+    return out
 }
