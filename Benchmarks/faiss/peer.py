@@ -77,6 +77,8 @@ def main():
     ap.add_argument("--json", default=None)
     ap.add_argument("--nlist", type=int, default=None, help="ivfpq4fs/ivfpq/ivfopq4fs/ivfopq: coarse lists (default 4*sqrt(N))")
     ap.add_argument("--nprobe", default="1", help="ivf*: lists probed, one row per value (comma-separated)")
+    ap.add_argument("--by-residual", type=int, choices=(0, 1), default=None,
+                    help="ivf*: encode residuals to the list's centroid (1, FAISS's default) or the vectors (0)")
     ap.add_argument("--latency", action="store_true",
                     help="also time one-query searches (one thread, after a warm-up): latency_p50_us / latency_p99_us")
     args = ap.parse_args()
@@ -166,6 +168,9 @@ def main():
                 if "opq" in method:
                     key = f"OPQ{m}," + key
                 ix = faiss.index_factory(dim, key, fm)
+                ivf = faiss.extract_index_ivf(ix)
+                if args.by_residual is not None:
+                    ivf.by_residual = bool(args.by_residual)
                 t0 = time.perf_counter()
                 with quiet_stderr():
                     ix.train(train)
@@ -174,7 +179,10 @@ def main():
                 for probe in map(int, args.nprobe.split(",")):
                     if probe > nlist: continue
                     faiss.extract_index_ivf(ix).nprobe = probe
-                    measure(method, {"M": m, "K": 16 if four else 256, "nlist": nlist, "nprobe": probe}, metric, ix, train_s, b)
+                    params = {"M": m, "K": 16 if four else 256, "nlist": nlist, "nprobe": probe}
+                    if args.by_residual is not None:
+                        params["by_residual"] = args.by_residual
+                    measure(method, params, metric, ix, train_s, b)
                 continue
             else:
                 sys.exit(f"unknown method {method}")
