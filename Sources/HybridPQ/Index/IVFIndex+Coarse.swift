@@ -12,18 +12,30 @@ extension IVFIndex {
     /// index probes, as FAISS's IP coarse quantizer does; items are always assigned by L2, the
     /// k-means cells).
     func nearestLists(_ x: Matrix, count n: Int, innerProduct: Bool, threads: Int) -> [[Int]] {
+        guard x.rows > 0 else { return [] }
+        let norms = innerProduct ? nil : centroidNorms
+        if x.rows <= Self.directCoarseQueries {
+            return Self.bestBySweeps(x, transposed: transposedCentroids, lists: nlist, count: n, norms: norms)
+        }
+        return Self.bestInBlocks(x, against: centroids.values, lists: nlist, count: n, norms: norms, threads: threads)
+    }
+
+    /// Each row of `x`'s `n` best of `lists` rows of `b` (lists × x.columns) by `2⟨x, b⟩ − norm`
+    /// (or ⟨x, b⟩ without norms): one sgemm per bounded block of rows into a reused buffer, then
+    /// each row's selection on all `threads` cores.
+    static func bestInBlocks(_ x: Matrix, against b: [Float], lists k: Int, count n: Int, norms: [Float]?,
+                             threads: Int) -> [[Int]] {
         var out = [[Int]](repeating: [], count: x.rows)
-        guard x.rows > 0 else { return out }
-        if x.rows <= Self.directCoarseQueries { return nearestListsDirect(x, count: n, innerProduct: innerProduct) }
-        let block = min(x.rows, max(1, Self.coarseBlockFloats / nlist))
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * nlist)
+        let block = min(x.rows, max(1, Self.coarseBlockFloats / k))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * k)
         defer { scratch.deallocate() }
-        let k = nlist, d = x.columns
+        let d = x.columns
+        let noNorms: [Float] = []
         out.withUnsafeMutableBufferPointer { ob in
             x.values.withUnsafeBufferPointer { xv in
-                centroids.values.withUnsafeBufferPointer { c in
-                    centroidNorms.withUnsafeBufferPointer { norms in
-                        let shared = UncheckedSendable((ob.baseAddress!, UnsafePointer(scratch), norms.baseAddress!))
+                b.withUnsafeBufferPointer { c in
+                    (norms ?? noNorms).withUnsafeBufferPointer { nv in
+                        let shared = UncheckedSendable((ob.baseAddress!, UnsafePointer(scratch), norms == nil ? nil : nv.baseAddress))
                         var start = 0
                         while start < x.rows {
                             let rows = min(block, x.rows - start), s0 = start
@@ -31,9 +43,7 @@ extension IVFIndex {
                                          b: c.baseAddress!, ldb: d, c: scratch, ldc: k)
                             parallelChunks(count: rows, threads: threads, minimumChunk: 32) { range in
                                 let (out, scores, norms) = shared.value
-                                for i in range {
-                                    out[s0 + i] = Self.best(n, of: scores + i * k, count: k, norms: innerProduct ? nil : norms)
-                                }
+                                for i in range { out[s0 + i] = Self.best(n, of: scores + i * k, count: k, norms: norms) }
                             }
                             start += rows
                         }
@@ -49,39 +59,48 @@ extension IVFIndex {
     /// a one-query search: 110 µs against 29 µs per query in batches).
     static let directCoarseQueries = 2
 
-    /// `nearestLists` for a few rows: each row's products with every centroid as D sweeps of
-    /// nlist-wide multiply-adds over the transposed centroids (each product summed over the D
-    /// components in order, as a scalar loop would; BLAS may round differently, as the direct
-    /// lookup tables may: a list at a near-tie can differ between a query alone and in a batch).
-    func nearestListsDirect(_ x: Matrix, count n: Int, innerProduct: Bool) -> [[Int]] {
-        let k = nlist, d = x.columns, wide = k / 16 * 16
+    /// `bestInBlocks` for a few rows: each row's products with every row of `t` (stored
+    /// transposed: x.columns × lists) as `sweep`s (each product summed over the components in
+    /// order, as a scalar loop would; BLAS may round differently, as the direct lookup tables
+    /// may: a list at a near-tie can differ between a query alone and in a batch).
+    static func bestBySweeps(_ x: Matrix, transposed t: [Float], lists k: Int, count n: Int, norms: [Float]?) -> [[Int]] {
         var scores = [Float](repeating: 0, count: k)
         var out: [[Int]] = []
+        let noNorms: [Float] = []
         x.values.withUnsafeBufferPointer { xv in
-            transposedCentroids.withUnsafeBufferPointer { t in
-                centroidNorms.withUnsafeBufferPointer { norms in
+            t.withUnsafeBufferPointer { tv in
+                (norms ?? noNorms).withUnsafeBufferPointer { nv in
                     scores.withUnsafeMutableBufferPointer { sp in
-                        let raw = UnsafeMutableRawPointer(sp.baseAddress!), rows = UnsafeRawPointer(t.baseAddress!)
                         for i in 0..<x.rows {
-                            sp.update(repeating: 0)
-                            for j in 0..<d {
-                                let v = xv[i * d + j], vv = SIMD16<Float>(repeating: v)
-                                var c = 0
-                                while c < wide {
-                                    let w = rows.loadUnaligned(fromByteOffset: (j * k + c) * 4, as: SIMD16<Float>.self)
-                                    let a = raw.loadUnaligned(fromByteOffset: c * 4, as: SIMD16<Float>.self)
-                                    raw.storeBytes(of: a + vv * w, toByteOffset: c * 4, as: SIMD16<Float>.self)
-                                    c += 16
-                                }
-                                while c < k { sp[c] += v * t[j * k + c]; c += 1 }
-                            }
-                            out.append(Self.best(n, of: sp.baseAddress!, count: k, norms: innerProduct ? nil : norms.baseAddress!))
+                            sweep(query: xv.baseAddress! + i * x.columns, dimensions: x.columns, transposed: tv.baseAddress!,
+                                  lists: k, into: sp.baseAddress!)
+                            out.append(best(n, of: sp.baseAddress!, count: k, norms: norms == nil ? nil : nv.baseAddress))
                         }
                     }
                 }
             }
         }
         return out
+    }
+
+    /// One query's products with every (transposed) row: `dimensions` sweeps of `lists`-wide
+    /// multiply-adds.
+    static func sweep(query: UnsafePointer<Float>, dimensions: Int, transposed t: UnsafePointer<Float>, lists k: Int,
+                      into sp: UnsafeMutablePointer<Float>) {
+        sp.update(repeating: 0, count: k)
+        let wide = k / 16 * 16
+        let raw = UnsafeMutableRawPointer(sp), rows = UnsafeRawPointer(t)
+        for j in 0..<dimensions {
+            let v = query[j], vv = SIMD16<Float>(repeating: v)
+            var c = 0
+            while c < wide {
+                let w = rows.loadUnaligned(fromByteOffset: (j * k + c) * 4, as: SIMD16<Float>.self)
+                let a = raw.loadUnaligned(fromByteOffset: c * 4, as: SIMD16<Float>.self)
+                raw.storeBytes(of: a + vv * w, toByteOffset: c * 4, as: SIMD16<Float>.self)
+                c += 16
+            }
+            while c < k { sp[c] += v * t[j * k + c]; c += 1 }
+        }
     }
 
     /// The `n` lists of largest score (`2·v[l] − norms[l]`, or `v[l]` without norms), best

@@ -144,74 +144,16 @@ extension IVFIndex {
     /// list order within equal scores.
     private func estimatedLists(_ y: Matrix, count c: Int, projection pr: CoarseProjection, innerProduct: Bool,
                                 threads: Int) -> [[Int]] {
-        let k = nlist, dp = pr.dimensions
-        var out = [[Int]](repeating: [], count: y.rows)
-        centroidNorms.withUnsafeBufferPointer { norms in
-            if y.rows <= Self.directCoarseQueries {
-                var scores = [Float](repeating: 0, count: k)
-                for i in 0..<y.rows {
-                    y.values.withUnsafeBufferPointer { yv in
-                        pr.projectedTransposed.withUnsafeBufferPointer { t in
-                            scores.withUnsafeMutableBufferPointer { sp in
-                                Self.sweep(query: yv.baseAddress! + i * dp, dimensions: dp, transposed: t.baseAddress!, lists: k,
-                                           into: sp.baseAddress!)
-                                out[i] = Self.best(c, of: sp.baseAddress!, count: k, norms: innerProduct ? nil : norms.baseAddress!)
-                            }
-                        }
-                    }
-                }
-                return
-            }
-            let block = min(y.rows, max(1, Self.coarseBlockFloats / k))
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * k)
-            defer { scratch.deallocate() }
-            out.withUnsafeMutableBufferPointer { ob in
-                y.values.withUnsafeBufferPointer { yv in
-                    pr.projected.withUnsafeBufferPointer { pc in
-                        let shared = UncheckedSendable((ob.baseAddress!, UnsafePointer(scratch), norms.baseAddress!))
-                        var start = 0
-                        while start < y.rows {
-                            let rows = min(block, y.rows - start), s0 = start
-                            BLAS.gemmABt(m: rows, n: k, k: dp, a: yv.baseAddress! + start * dp, lda: dp,
-                                         b: pc.baseAddress!, ldb: dp, c: scratch, ldc: k)
-                            parallelChunks(count: rows, threads: threads, minimumChunk: 32) { range in
-                                let (out, scores, norms) = shared.value
-                                for i in range {
-                                    out[s0 + i] = Self.best(c, of: scores + i * k, count: k, norms: innerProduct ? nil : norms)
-                                }
-                            }
-                            start += rows
-                        }
-                    }
-                }
-            }
+        let norms = innerProduct ? nil : centroidNorms
+        if y.rows <= Self.directCoarseQueries {
+            return Self.bestBySweeps(y, transposed: pr.projectedTransposed, lists: nlist, count: c, norms: norms)
         }
-        return out
+        return Self.bestInBlocks(y, against: pr.projected, lists: nlist, count: c, norms: norms, threads: threads)
     }
 
     /// `lists` sorted by descending score, ties to the lower list (the exact path's order).
     static func byList(_ lists: [Int], scores: [Float]) -> [Int] {
         zip(lists, scores).sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
-    }
-
-    /// One query's products with every (transposed) row: `dimensions` sweeps of nlist-wide
-    /// multiply-adds.
-    static func sweep(query: UnsafePointer<Float>, dimensions: Int, transposed t: UnsafePointer<Float>, lists k: Int,
-                      into sp: UnsafeMutablePointer<Float>) {
-        sp.update(repeating: 0, count: k)
-        let wide = k / 16 * 16
-        let raw = UnsafeMutableRawPointer(sp), rows = UnsafeRawPointer(t)
-        for j in 0..<dimensions {
-            let v = query[j], vv = SIMD16<Float>(repeating: v)
-            var c = 0
-            while c < wide {
-                let w = rows.loadUnaligned(fromByteOffset: (j * k + c) * 4, as: SIMD16<Float>.self)
-                let a = raw.loadUnaligned(fromByteOffset: c * 4, as: SIMD16<Float>.self)
-                raw.storeBytes(of: a + vv * w, toByteOffset: c * 4, as: SIMD16<Float>.self)
-                c += 16
-            }
-            while c < k { sp[c] += v * t[j * k + c]; c += 1 }
-        }
     }
 
     /// ⟨a, b⟩ over `d` components (16 lanes, then the rest).
