@@ -15,7 +15,8 @@ usage: pqserve --dir DIR [--create-from INDEX_FILE] [--mapping] [--threads T]
 
 Requests, one JSON object per line (responses likewise, {"ok": false, "error": …} on failure):
   {"op": "search", "vectors": [[…], …], "k": 10, "allow": [ids] | "deny": [ids], "nprobe": 8, "rerank": 100}
-                           (nprobe: lists probed by an IVF index; rerank: candidates re-ranked; both optional)
+                           (nprobe: lists probed by an IVF index; rerank: candidates re-ranked; both optional;
+                            IVF also "coarse_dims": d, "coarse_candidates": c — the projected coarse step)
   {"op": "add", "vectors": [[…], …], "ids": [ids]}        (ids optional: assigned)
   {"op": "upsert", "vectors": [[…], …], "ids": [ids]}
   {"op": "remove", "ids": [ids]}
@@ -97,6 +98,8 @@ func handle(_ line: String, dimension: Int) -> [String: Any] {
             var p = SearchParameters(k: (req["k"] as? NSNumber)?.intValue ?? 10, threads: threads)
             if let n = req["nprobe"] { p.nprobe = try integer(n, "nprobe") }
             if let r = req["rerank"] { p.rerank = try integer(r, "rerank") }
+            if let c = req["coarse_dims"] { p.coarseDimensions = try integer(c, "coarse_dims") }
+            if let c = req["coarse_candidates"] { p.coarseCandidates = try integer(c, "coarse_candidates") }
             if req["allow"] != nil { p.filter = IDFilter.allow(Set(try ids(req["allow"]))) }
             if req["deny"] != nil { p.filter = IDFilter.deny(Set(try ids(req["deny"]))) }
             let r = try index.search(FeatureBatch(q), parameters: p)

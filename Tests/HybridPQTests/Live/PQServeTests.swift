@@ -68,7 +68,7 @@ struct PQServeTests {
 
     /// An IVF index file served: `nprobe` reaches the index (results equal the library's at that
     /// nprobe and differ from nprobe 1's); a non-integer nprobe or one above nlist is an error.
-    @Test("pqserve serves an IVF index file; search takes nprobe")
+    @Test("pqserve serves an IVF index file; search takes nprobe and the projected coarse step")
     func ivfNprobe() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.executable), "pqserve is built beside the tests")
         let d = LiveIndexTests.d
@@ -84,6 +84,8 @@ struct PQServeTests {
             ["op": "search", "vectors": q, "k": 6],
             ["op": "search", "vectors": q, "k": 6, "nprobe": 2.5],
             ["op": "search", "vectors": q, "k": 6, "nprobe": 9],
+            ["op": "search", "vectors": q, "k": 6, "nprobe": 3, "coarse_dims": 2, "coarse_candidates": 4],
+            ["op": "search", "vectors": q, "k": 6, "nprobe": 3, "coarse_dims": 0],
         ])
         for (i, nprobe) in [(0, 3), (1, 1)] {
             var p = SearchParameters(k: 6)
@@ -94,5 +96,13 @@ struct PQServeTests {
         #expect((r[0]["ids"] as? [[Int64]]) != (r[1]["ids"] as? [[Int64]]))
         #expect(r[2]["ok"] as? Bool == false && (r[2]["error"] as? String ?? "").contains("nprobe"))
         #expect(r[3]["ok"] as? Bool == false && (r[3]["error"] as? String ?? "").contains("nprobe"))
+        // The projected coarse step reaches the index: the library's results with the same settings.
+        var projected = SearchParameters(k: 6)
+        projected.nprobe = 3
+        projected.coarseDimensions = 2
+        projected.coarseCandidates = 4
+        let want = try ivf.search(FeatureBatch(queries), parameters: projected)
+        #expect((r[4]["ids"] as? [[Int64]]) == (0..<4).map { want.ids(ofQuery: $0).filter { $0 >= 0 } })
+        #expect(r[5]["ok"] as? Bool == false && (r[5]["error"] as? String ?? "").contains("coarseDimensions"))
     }
 }
