@@ -215,6 +215,9 @@ struct Options {
             i += 1
         }
         if o.data != nil && o.synthetic != nil { throw UsageError("--data and --synthetic exclude each other") }
+        if o.coarseCandidates != nil && (o.coarseDims ?? [0]).allSatisfy({ $0 == 0 }) {
+            throw UsageError("--coarse-candidates needs --coarse-dims with a value above 0 (the projected coarse step)")
+        }
         if o.stream && o.data == nil { throw UsageError("--stream reads the database from --data DIR/targets.npy") }
         return o
     }

@@ -59,4 +59,36 @@ struct PQBenchJSONTests {
         #expect(skipped.allSatisfy { $0["bytes"] as? Int == 3 && ($0["reason"] as? String ?? "").contains("not divisible") })
         #expect(stderr.contains("pq at 3 B: not built: dimension 32 is not divisible by M = 3 sub-spaces"))
     }
+
+    @Test("ivf rows: one per (coarse step, candidates, nprobe), the projected step's settings in params")
+    func coarseRows() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.executable), "build pqbench first (swift build -c release)")
+        let out = TestData.temporaryDirectory() + "/ivf.json"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.executable)
+        p.arguments = ["--synthetic", "1500", "--dim", "32", "--queries", "40", "--methods", "ivf-pq4", "--bytes", "8",
+                       "--nlist", "8", "--nprobe", "1,2", "--coarse-dims", "0,4", "--coarse-candidates", "3",
+                       "--iterations", "3", "--threads", "1", "--quiet", "--json", out]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        try #require(p.terminationStatus == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
+        let params = try #require(json["results"] as? [[String: Any]]).map { $0["params"] as? [String: Any] ?? [:] }
+        #expect(params.map { $0["nprobe"] as? Int } == [1, 2, 1, 2])
+        #expect(params.map { $0["coarse_dims"] as? Int } == [nil, nil, 4, 4])
+        #expect(params.map { $0["coarse_candidates"] as? Int } == [nil, nil, 3, 3])
+        // Candidates without a projected step are a usage error, not ignored.
+        let bad = Process()
+        bad.executableURL = URL(fileURLWithPath: Self.executable)
+        bad.arguments = ["--synthetic", "1500", "--methods", "ivf-pq4", "--coarse-candidates", "3"]
+        bad.standardOutput = FileHandle.nullDevice
+        let err = Pipe()
+        bad.standardError = err
+        try bad.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        bad.waitUntilExit()
+        #expect(bad.terminationStatus != 0 && text.contains("--coarse-candidates"))
+    }
 }
