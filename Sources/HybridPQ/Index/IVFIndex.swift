@@ -3,8 +3,8 @@
 /// (8-bit PQ rows or 4-bit fast-scan blocks), and a query scans only the runs of its `nprobe`
 /// nearest centroids through the same search pipeline (tables → scan → re-ranking → top-k).
 ///
-/// Codes are of the items themselves (not of residuals to their centroid), so one set of
-/// lookup tables per query serves every list it probes. A batch of queries is one pass of the
+/// Codes are of the items themselves by default, so one set of lookup tables per query serves
+/// every list it probes; with `residual` they are of x − c, one table per query and list. A batch of queries is one pass of the
 /// pipeline over all lists, each query scanning only its probed runs
 /// (`SearchParameters.probedRuns`): tables are built together and each list's codes are read
 /// once per core for every query that probes it. Saved as its own checksummed file kind (`ivf`,
@@ -13,7 +13,8 @@
 /// The lists may also hold a trained model's codes (`init(centroids:model:)`, pqbench's
 /// `ivf-hcq`): items and queries pass through the model's heads, the coarse level's embedding
 /// picks the lists, and the codes are the model's own (every level, scored as `HybridIndex`
-/// scores them; file kind `ivf-hcq`). Not built yet (issue 12): residual codes, spilling.
+/// scores them; file kind `ivf-hcq`). Residual codes are an option (`residual`); spilling was
+/// measured and not kept (docs/BENCHMARKS.md).
 public struct IVFIndex: VectorIndex {
     /// The coarse centroids (`nlist` × D).
     public let centroids: Matrix
@@ -31,10 +32,15 @@ public struct IVFIndex: VectorIndex {
     /// Principal-direction projections of the centroids for the projected coarse step, built
     /// at first use (`SearchParameters.coarseDimensions`).
     let projections = CoarseProjectionCache()
+    /// Whether the codes are of each item's residual to its list's centroid (x − c), not of
+    /// the item (`init(centroids:quantizer:metric:residual:)`).
+    public private(set) var residual = false
 
     /// An empty index over `centroids` with codes of `quantizer` (8-bit: ADC rows; 4-bit: fast
-    /// scan with exact re-ranking).
-    public init(centroids: Matrix, quantizer: ProductQuantizer, metric: Metric = .l2) throws(IndexError) {
+    /// scan with exact re-ranking). With `residual`, the codes are of x − c (the quantizer
+    /// should be trained on such residuals): the 16 bytes spend nothing on where the list lies,
+    /// and a query's tables are of q − c for each list it probes (`IVFIndex+Residual`).
+    public init(centroids: Matrix, quantizer: ProductQuantizer, metric: Metric = .l2, residual: Bool = false) throws(IndexError) {
         try Self.check(centroids, dimension: quantizer.dimension)
         if quantizer.bitsPerCode == 4 {
             let empty = try PQ4Index(quantizer: quantizer, metric: metric)
@@ -44,6 +50,7 @@ public struct IVFIndex: VectorIndex {
             self.init(centroids: centroids, lists: .pq(try PQIndex(quantizer: quantizer, metric: metric,
                                                                     store: CodeStore(layout: .rows(bytesPerItem: quantizer.subspaces), emptyRuns: centroids.rows))))
         }
+        self.residual = residual
     }
 
     /// An empty index over `centroids` (in `model`'s coarse embedding space: k-means of the
@@ -140,10 +147,16 @@ public struct IVFIndex: VectorIndex {
     public mutating func add(_ items: FeatureBatch, ids newIds: [Int64]?) throws(IndexError) {
         try validate(items.vectors)
         let ids = try resolveIds(newIds, count: items.count)
+        if residual { return try addResiduals(items.vectors, ids: ids) }
         let (coarse, codes) = try encoded(items)
+        try append(codes: codes, ids: ids, lists: assign(coarse))
+    }
+
+    /// Appends item i (code i, id i) to list `lists[i]`.
+    mutating func append(codes: [UInt8], ids: [Int64], lists labels: [Int]) throws(IndexError) {
         let m = store.layout.subspaces
         var members = [[Int]](repeating: [], count: nlist)
-        for (i, l) in assign(coarse).enumerated() { members[l].append(i) }
+        for (i, l) in labels.enumerated() { members[l].append(i) }
         var s = store
         try s.append(toRuns: members.enumerated().filter { !$0.element.isEmpty }.map { l, rows in
             (l, rows.flatMap { codes[($0 * m)..<(($0 + 1) * m)] }, rows.map { ids[$0] })
@@ -196,6 +209,7 @@ public struct IVFIndex: VectorIndex {
         } else {
             probed = nearestLists(coarse, count: nprobe, innerProduct: metric == .innerProduct, threads: p.threads)
         }
+        if residual { return try searchResiduals(q, probed: probed, parameters: p) }
         // One pass of the pipeline for the whole batch over every list (the store's runs), each
         // query scanning only its probed runs: tables built together, each list's codes read
         // once per core for all the queries that probe it (`ParallelSearch`).

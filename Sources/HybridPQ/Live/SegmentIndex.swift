@@ -253,6 +253,7 @@ extension IVFIndex: SegmentIndex {
         var codes = [[UInt8]](repeating: [], count: first.nlist), ids = [[Int64]](repeating: [], count: first.nlist)
         for (index, rows) in parts where !rows.isEmpty {
             guard index.nlist == first.nlist, index.centroids.values == first.centroids.values, index.quantizer == first.quantizer,
+                  index.residual == first.residual,
                   index.model == first.model, index.store.layout == first.store.layout else {
                 throw .inconsistentStore(reason: "cannot merge IVF indexes of different centroids or quantizers")
             }

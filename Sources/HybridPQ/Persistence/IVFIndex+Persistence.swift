@@ -48,8 +48,9 @@ extension IVFIndex {
             return s + lists
         }
         guard let quantizer else { throw .inconsistent(path: path, reason: "IVF lists without a quantizer") }
+        // `residual` only when set: files of lists of the items are as before.
         let meta = Metadata(quantizer.metadataPairs() + [("metric", metric.rawValue), ("count", "\(count)"), ("nlist", "\(nlist)"),
-                                                         ("layout", store.layout.fileName)])
+                                                         ("layout", store.layout.fileName)] + (residual ? [("residual", "1")] : []))
         return [.bytes("META", meta.encoded), .floats("CDBK", StoredArray(quantizer.codebooks))] + lists
     }
 
@@ -65,7 +66,11 @@ extension IVFIndex {
         let nlist = try meta.int("nlist", in: 1...CandidateReservoir.positionLimit)
         let metric = try meta.metric()
         let centroids = try file.centroids(nlist, pq.dimension)
-        do { try self.init(centroids: centroids, quantizer: pq, metric: metric) } catch {
+        let residual = meta.values["residual"]
+        guard residual == nil || residual == "1" else {
+            throw .inconsistent(path: file.path, reason: "META 'residual' = '\(residual!)' is not 1")
+        }
+        do { try self.init(centroids: centroids, quantizer: pq, metric: metric, residual: residual != nil) } catch {
             throw .invalidIndex(path: file.path, error)
         }
         try loadLists(file, count: n, codewords: pq.codewords)

@@ -157,6 +157,72 @@ struct IVFIndexTests {
         }
     }
 
+    /// Residual lists against brute force over the reconstructions c_l + decode(code of x − c_l):
+    /// with every probed list re-ranked in full, each query's results are the best k of the
+    /// reconstructions in its probed lists (scores equal to the reference's, nothing better
+    /// missed), L2 and inner product, 8- and 4-bit codes, one query and a batch; the file keeps
+    /// the flag; segments of residual and plain lists do not merge.
+    @Test("residual lists: results are the best reconstructions c + r̂ of the probed lists", arguments: [8, 4])
+    func residualLists(bits: Int) throws {
+        for metric in [Metric.l2, .innerProduct] {
+            let x = TestData.gaussian(rows: 500, columns: Self.d, seed: 980)
+            let nlist = 6
+            let centroids = try IVFIndex.trainCentroids(x, lists: nlist)
+            let list = ivf_assign(centroids, x)
+            var residuals = x
+            for i in 0..<x.rows { for j in 0..<Self.d { residuals[i, j] -= centroids[list[i], j] } }
+            let pq = try ProductQuantizer.train(residuals, subspaces: bits == 4 ? 8 : 4, bitsPerCode: bits, iterations: 3, seed: 1)
+            var ivf = try IVFIndex(centroids: centroids, quantizer: pq, metric: metric, residual: true)
+            #expect(ivf.residual)
+            try ivf.add(x.slicing(rows: 0..<200))
+            try ivf.add(x.slicing(rows: 200..<500), ids: (200..<500).map(Int64.init))
+            let decoded = try pq.decode(pq.encode(residuals))
+            let q = TestData.gaussian(rows: 5, columns: Self.d, seed: 981)
+            func score(_ qi: Int, _ i: Int) -> Double {
+                let v = q.row(qi), r = decoded.row(i), c = centroids.row(list[i])
+                if metric == .innerProduct { return (0..<Self.d).reduce(0.0) { $0 + Double(v[$1]) * (Double(c[$1]) + Double(r[$1])) } }
+                return -(0..<Self.d).reduce(0.0) { s, j in let t = Double(v[j]) - Double(c[j]) - Double(r[j]); return s + t * t }
+            }
+            for probe in [1, 2, nlist] {
+                var p = SearchParameters(k: 7, rerank: 500)
+                p.nprobe = probe
+                let batch = try ivf.search(q, parameters: p)
+                for qi in 0..<q.rows {
+                    let near: [Int]
+                    if metric == .l2 {
+                        near = Array(ivf_order(centroids, q.row(qi)).prefix(probe))
+                    } else {
+                        let ip = (0..<nlist).map { l in zip(centroids.row(l), q.row(qi)).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } }
+                        near = Array((0..<nlist).sorted { ip[$0] != ip[$1] ? ip[$0] > ip[$1] : $0 < $1 }.prefix(probe))
+                    }
+                    let want = (0..<x.rows).filter { near.contains(list[$0]) }.map { score(qi, $0) }.sorted(by: >)
+                    let alone = try ivf.search(q.slicing(rows: qi..<(qi + 1)), parameters: p)
+                    for r in [(batch, qi), (alone, 0)] {
+                        let ids = r.0.ids(ofQuery: r.1), got = r.0.scores(ofQuery: r.1)
+                        #expect(Set(ids).count == ids.count && ids.allSatisfy { $0 >= 0 && near.contains(list[Int($0)]) },
+                                "query \(qi), nprobe \(probe): distinct ids of the probed lists")
+                        for (j, id) in ids.enumerated() {
+                            #expect(abs(Double(got[j]) - score(qi, Int(id))) < 1e-3, "score of \(id) is its reconstruction's")
+                        }
+                        #expect(Double(got[ids.count - 1]) >= want[ids.count - 1] - 1e-3, "nothing better missed (query \(qi), nprobe \(probe))")
+                    }
+                }
+            }
+            // The file keeps the flag and the results.
+            let path = TestData.temporaryDirectory() + "/residual.hpq"
+            try ivf.save(to: path)
+            let loaded = try IVFIndex.load(from: path)
+            var p = SearchParameters(k: 7, rerank: 500)
+            p.nprobe = 2
+            let before = try ivf.search(q, parameters: p).ids, after = try loaded.search(q, parameters: p).ids
+            #expect(loaded.residual && before == after)
+            // Plain and residual lists hold different codes: they do not merge.
+            var plain = try IVFIndex(centroids: centroids, quantizer: pq, metric: metric)
+            try plain.add(x.slicing(rows: 0..<10), ids: (1000..<1010).map(Int64.init))
+            #expect(throws: IndexError.self) { try IVFIndex.gathering([(ivf, [0, 1]), (plain, [0])]) }
+        }
+    }
+
     /// A single query over lists holding more than two database chunks is split across cores;
     /// the probed lists' views lie anywhere in the store, and the split must cover exactly them.
     @Test("one query over large probed lists on two cores equals one core and the flat index over them")
