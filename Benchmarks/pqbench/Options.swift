@@ -30,6 +30,7 @@ struct Options {
     var nprobe: [Int]?                // ivf-*: lists probed, one row each (default 1)
     var coarseDims: [Int]?            // ivf-*: projected coarse step (SearchParameters.coarseDimensions; 0: exact)
     var coarseCandidates: [Int]?      // ivf-*: lists scored exactly after it (one row each)
+    var residual = false              // ivf-pq, ivf-pq4: codes of x − c (PQ trained on residuals)
     var kernel: FastScanKernel?       // nil: the calibrated best
     var filterKeep: Double?           // --filter-keep F: search with an id filter keeping a fraction F
     var fractions = [0.1, 0.2, 0.3, 0.5]   // dns-select: fractions of queries re-ranked
@@ -76,6 +77,8 @@ struct Options {
                         per value and nprobe (0: every list exactly, the default; candidates
                         default max(64, 4·nprobe))
       --coarse-candidates LIST  ivf-*: lists scored exactly after the estimate, one row each
+      --residual        ivf-pq, ivf-pq4: residual lists (codes of x − c, the quantizer trained on
+                        the train split's residuals to their centroids); rows carry residual=1
       --kernel K        pq4/opq4: auto (the fastest available, calibrated on first use),
                         portable, avx2 or avx512
       --latency         also time one-query searches (one thread, after a warm-up): each row
@@ -197,6 +200,7 @@ struct Options {
                 o.filterKeep = f
             case "--latency": o.latency = true
             case "--stream": o.stream = true
+            case "--residual": o.residual = true
             case "--train-sample": o.trainSample = try int(a)
             case "--fractions":
                 let v = try value(a)

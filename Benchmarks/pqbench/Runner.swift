@@ -175,9 +175,28 @@ final class Runner {
         let m = shape.subspaces, bits = shape.bits
         let nlist = defaultLists(items: workload.databaseCount, sample: workload.train.rows)
         let t0 = Clock.now()
-        let (pq, opq) = try trainQuantizer(method, subspaces: m, bits: bits, on: workload.train)
-        // Lists of rotated vectors behind a rotation.
-        let centroids = try trainCoarse(method.rawValue, opq.map { workload.train.multiplied($0.rotation) } ?? workload.train, nlist: nlist)
+        let pq: ProductQuantizer, opq: OPQ?, centroids: Matrix
+        if options.residual {
+            guard !method.rotated else {
+                skip(method, bytes: m * bits / 8, "--residual builds ivf-pq and ivf-pq4 (an OPQ rotation trained on residuals is not built)")
+                return []
+            }
+            // Centroids first: the quantizer learns the train split's residuals to them.
+            centroids = try trainCoarse(method.rawValue, workload.train, nlist: nlist)
+            let labels = KMeans.assign(workload.train, to: centroids).labels
+            var residuals = workload.train
+            let d = residuals.columns
+            residuals.values.withUnsafeMutableBufferPointer { rv in
+                centroids.values.withUnsafeBufferPointer { cv in
+                    for i in 0..<residuals.rows { for j in 0..<d { rv[i * d + j] -= cv[Int(labels[i]) * d + j] } }
+                }
+            }
+            (pq, opq) = try trainQuantizer(method, subspaces: m, bits: bits, on: residuals)
+        } else {
+            (pq, opq) = try trainQuantizer(method, subspaces: m, bits: bits, on: workload.train)
+            // Lists of rotated vectors behind a rotation.
+            centroids = try trainCoarse(method.rawValue, opq.map { workload.train.multiplied($0.rotation) } ?? workload.train, nlist: nlist)
+        }
         let trainSeconds = Clock.now() - t0
         let metric = options.metric ?? .l2
         // Built as the concrete kind (an enum payload grown in place would be copied per chunk).
@@ -186,10 +205,13 @@ final class Runner {
             let r = try build(try IVFOPQIndex(opq: opq, centroids: centroids, metric: metric), method: method, m: m)
             (built, buildSeconds, peakAnon) = (.ivfOPQ(r.0), r.1, r.2)
         } else {
-            let r = try build(try IVFIndex(centroids: centroids, quantizer: pq, metric: metric), method: method, m: m)
+            let r = try build(try IVFIndex(centroids: centroids, quantizer: pq, metric: metric, residual: options.residual),
+                              method: method, m: m)
             (built, buildSeconds, peakAnon) = (.ivf(r.0), r.1, r.2)
         }
-        return try probeRows(method, built, nlist: nlist, params: [("M", "\(m)"), ("K", "\(1 << bits)")], after: fastScanParams(method),
+        return try probeRows(method, built, nlist: nlist,
+                             params: [("M", "\(m)"), ("K", "\(1 << bits)")] + (options.residual ? [("residual", "1")] : []),
+                             after: fastScanParams(method),
                              trainSeconds: trainSeconds, buildSeconds: buildSeconds, peakAnon: peakAnon, queries: FeatureBatch(workload.queries))
     }
 

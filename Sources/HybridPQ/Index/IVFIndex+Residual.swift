@@ -9,7 +9,7 @@
 /// c_l + r̂: −‖(q − c_l) − r̂‖² = −‖q − (c_l + r̂)‖² for L2, so rows of one query compare as
 /// they are; for inner product a row is q itself, scored ⟨q, r̂⟩, and ⟨q, c_l⟩ is added at the
 /// merge. Tables are built per row: D × K multiply-adds each (6,144 for 4-bit codes at
-/// D = 384), and each row keeps its own re-ranking depth.
+/// D = 384); the query's re-ranking depth is shared by its rows (R / nprobe each, at least k).
 extension IVFIndex {
     /// Rows of a residual batch at most (the rows are D floats each; a chunk of queries at a time).
     static let residualRows = 65_536
@@ -64,6 +64,10 @@ extension IVFIndex {
             inner.nprobe = nil
             inner.coarseDimensions = nil
             inner.probedRuns = runs
+            // The query's re-ranking depth shared by its rows (each row re-ranks its own list's
+            // candidates: R per row would re-rank nprobe × R per query).
+            let probes = max(1, probed[first].count)
+            inner.rerank = max(p.k, p.rerankDepth / probes)
             let rows = FeatureBatch(Matrix(rows: owner.count, columns: d, values: values))
             let r: SearchResults
             switch lists {

@@ -184,7 +184,8 @@ struct IVFIndexTests {
                 return -(0..<Self.d).reduce(0.0) { s, j in let t = Double(v[j]) - Double(c[j]) - Double(r[j]); return s + t * t }
             }
             for probe in [1, 2, nlist] {
-                var p = SearchParameters(k: 7, rerank: 500)
+                // Re-ranking depth shared by a query's lists: enough for every list in full.
+                var p = SearchParameters(k: 7, rerank: 500 * nlist)
                 p.nprobe = probe
                 let batch = try ivf.search(q, parameters: p)
                 for qi in 0..<q.rows {
