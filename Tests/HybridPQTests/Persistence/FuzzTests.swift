@@ -184,6 +184,7 @@ struct FuzzTests {
         let centroids = try IVFIndex.trainCentroids(x, lists: 6)
         var ivf = try IVFIndex(centroids: centroids, quantizer: pq8); try ivf.add(x)
         var ivf4 = try IVFIndex(centroids: centroids, quantizer: pq4); try ivf4.add(x)
+        var ivfResidual = try IVFIndex(centroids: centroids, quantizer: pq4, residual: true); try ivfResidual.add(x)
         var ivfOPQ4 = try IVFOPQIndex(rotation: rotation, base: IVFIndex(centroids: centroids, quantizer: pq4)); try ivfOPQ4.add(x)
         let coarse = try model.targetEmbeddings(data.targets, frames: data.frames)[0]
         var ivfHCQ = try IVFIndex(centroids: IVFIndex.trainCentroids(coarse, lists: 4), model: model)
@@ -199,6 +200,7 @@ struct FuzzTests {
         try save("dns.hpq") { try dns.save(to: $0) }
         try save("ivf-pq.hpq") { try ivf.save(to: $0) }
         try save("ivf-pq4.hpq") { try ivf4.save(to: $0) }
+        try save("ivf-residual-pq4.hpq") { try ivfResidual.save(to: $0) }
         try save("ivf-opq4.hpq") { try ivfOPQ4.save(to: $0) }
         try save("ivf-hcq.hpq") { try ivfHCQ.save(to: $0) }
         var m = model
@@ -208,7 +210,7 @@ struct FuzzTests {
     }
 
     @Test("index and model files: typed errors only, never a trap", arguments: ["flat.hpq", "pq.hpq", "pq4.hpq", "opq.hpq", "opq4.hpq", "hcq.hpq", "dns.hpq",
-                                                                                  "ivf-pq.hpq", "ivf-pq4.hpq", "ivf-opq4.hpq", "ivf-hcq.hpq", "model.hpqm"])
+                                                                                  "ivf-pq.hpq", "ivf-pq4.hpq", "ivf-residual-pq4.hpq", "ivf-opq4.hpq", "ivf-hcq.hpq", "model.hpqm"])
     func indexFile(name: String) throws {
         let files = try Self.indexFiles()
         let path = files.first { $0.0 == name }!.1
