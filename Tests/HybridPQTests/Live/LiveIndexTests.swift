@@ -198,10 +198,10 @@ struct LiveIndexTests {
     /// churn, flushes and reopening, and after `compact()`, a live IVF index equals an IVF index
     /// rebuilt over the live items with the same centroids, at nprobe 3 and at nprobe = nlist;
     /// a filter applies inside every segment.
-    @Test("IVF segments: a live IVF index equals one rebuilt over the live items, through reopening and compact()")
-    func ivfSegments() throws {
+    @Test("IVF segments (lists of items or residual lists): a live IVF index equals one rebuilt over the live items, through reopening and compact()", arguments: [false, true])
+    func ivfSegments(residual: Bool) throws {
         let train = TestData.gaussian(rows: 600, columns: Self.d, seed: 930)
-        let template = try IVFIndex(centroids: IVFIndex.trainCentroids(train, lists: 8), quantizer: try Self.quantizer())
+        let template = try IVFIndex(centroids: IVFIndex.trainCentroids(train, lists: 8), quantizer: try Self.quantizer(), residual: residual)
         let dir = TestData.temporaryDirectory() + "/live-ivf"
         var live: [Int64: [Float]] = [:]
         let q = FeatureBatch(TestData.gaussian(rows: 6, columns: Self.d, seed: 931))
@@ -226,6 +226,7 @@ struct LiveIndexTests {
         }
         let reopened = try LiveIndex<IVFIndex>.open(directory: dir, mapping: true)
         #expect(reopened.count == live.count && reopened.segmentCount > 1)
+        #expect(reopened.snapshot().segments.allSatisfy { $0.index.residual == residual })
         try check(reopened, "reopened")
         try reopened.compact()
         #expect(reopened.segmentCount == 1)
