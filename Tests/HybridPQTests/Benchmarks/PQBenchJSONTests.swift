@@ -11,21 +11,27 @@ struct PQBenchJSONTests {
         return root.appendingPathComponent(".build/release/pqbench").path
     }()
 
-    @Test("the JSON has the fixed structure; unbuildable sizes are listed with their reason")
-    func structure() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.executable), "build pqbench first (swift build -c release)")
-        let out = TestData.temporaryDirectory() + "/r.json"
+    /// Runs pqbench with `arguments`: its exit status and standard error.
+    static func run(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.executable)
-        p.arguments = ["--synthetic", "1500", "--dim", "32", "--queries", "40", "--methods", "flat,pq,pq4",
-                       "--bytes", "8,3", "--iterations", "3", "--threads", "1", "--latency", "--quiet", "--json", out]
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
         p.standardOutput = FileHandle.nullDevice
         let err = Pipe()
         p.standardError = err
         try p.run()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "pqbench failed: \(stderr)")
+        return (p.terminationStatus, stderr)
+    }
+
+    @Test("the JSON has the fixed structure; unbuildable sizes are listed with their reason")
+    func structure() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.executable), "build pqbench first (swift build -c release)")
+        let out = TestData.temporaryDirectory() + "/r.json"
+        let (status, stderr) = try Self.run(["--synthetic", "1500", "--dim", "32", "--queries", "40", "--methods", "flat,pq,pq4",
+                                             "--bytes", "8,3", "--iterations", "3", "--threads", "1", "--latency", "--quiet", "--json", out])
+        try #require(status == 0, "pqbench failed: \(stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
 
         let dataset = try #require(json["dataset"] as? [String: Any])
@@ -64,31 +70,17 @@ struct PQBenchJSONTests {
     func coarseRows() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.executable), "build pqbench first (swift build -c release)")
         let out = TestData.temporaryDirectory() + "/ivf.json"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.executable)
-        p.arguments = ["--synthetic", "1500", "--dim", "32", "--queries", "40", "--methods", "ivf-pq4", "--bytes", "8",
-                       "--nlist", "8", "--nprobe", "1,2", "--coarse-dims", "0,4", "--coarse-candidates", "3",
-                       "--iterations", "3", "--threads", "1", "--quiet", "--json", out]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        try #require(p.terminationStatus == 0)
+        let (status, stderr) = try Self.run(["--synthetic", "1500", "--dim", "32", "--queries", "40", "--methods", "ivf-pq4", "--bytes", "8",
+                                             "--nlist", "8", "--nprobe", "1,2", "--coarse-dims", "0,4", "--coarse-candidates", "3",
+                                             "--iterations", "3", "--threads", "1", "--quiet", "--json", out])
+        try #require(status == 0, "pqbench failed: \(stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
         let params = try #require(json["results"] as? [[String: Any]]).map { $0["params"] as? [String: Any] ?? [:] }
         #expect(params.map { $0["nprobe"] as? Int } == [1, 2, 1, 2])
         #expect(params.map { $0["coarse_dims"] as? Int } == [nil, nil, 4, 4])
         #expect(params.map { $0["coarse_candidates"] as? Int } == [nil, nil, 3, 3])
         // Candidates without a projected step are a usage error, not ignored.
-        let bad = Process()
-        bad.executableURL = URL(fileURLWithPath: Self.executable)
-        bad.arguments = ["--synthetic", "1500", "--methods", "ivf-pq4", "--coarse-candidates", "3"]
-        bad.standardOutput = FileHandle.nullDevice
-        let err = Pipe()
-        bad.standardError = err
-        try bad.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        bad.waitUntilExit()
-        #expect(bad.terminationStatus != 0 && text.contains("--coarse-candidates"))
+        let bad = try Self.run(["--synthetic", "1500", "--methods", "ivf-pq4", "--coarse-candidates", "3"])
+        #expect(bad.status != 0 && bad.stderr.contains("--coarse-candidates"))
     }
 }
