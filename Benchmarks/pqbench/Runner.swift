@@ -183,15 +183,8 @@ final class Runner {
             }
             // Centroids first: the quantizer learns the train split's residuals to them.
             centroids = try trainCoarse(method.rawValue, workload.train, nlist: nlist)
-            let labels = KMeans.assign(workload.train, to: centroids).labels
-            var residuals = workload.train
-            let d = residuals.columns
-            residuals.values.withUnsafeMutableBufferPointer { rv in
-                centroids.values.withUnsafeBufferPointer { cv in
-                    for i in 0..<residuals.rows { for j in 0..<d { rv[i * d + j] -= cv[Int(labels[i]) * d + j] } }
-                }
-            }
-            (pq, opq) = try trainQuantizer(method, subspaces: m, bits: bits, on: residuals)
+            (pq, opq) = try trainQuantizer(method, subspaces: m, bits: bits,
+                                           on: IVFIndex.residuals(of: workload.train, to: centroids).residuals)
         } else {
             (pq, opq) = try trainQuantizer(method, subspaces: m, bits: bits, on: workload.train)
             // Lists of rotated vectors behind a rotation.
@@ -261,7 +254,8 @@ final class Runner {
                 defer { nprobe = nil; coarseDims = nil; coarseCandidates = nil }
                 var coarse: [(String, String)] = []
                 if dims > 0 {
-                    coarse = [("coarse_dims", "\(dims)"), ("coarse_candidates", "\(max(probe, min(nlist, candidates ?? max(64, 4 * probe))))")]
+                    coarse = [("coarse_dims", "\(dims)"),
+                              ("coarse_candidates", "\(IVFIndex.coarseCandidates(candidates, nprobe: probe, nlist: nlist))")]
                 }
                 var row = try measure(method, params: params + [("nlist", "\(nlist)"), ("nprobe", "\(probe)")] + coarse + after,
                                       trainSeconds: trainSeconds, queries: queries) { index }

@@ -83,13 +83,19 @@ final class CoarseProjectionCache: Sendable {
 }
 
 extension IVFIndex {
+    /// The lists the projected step scores exactly for `requested` candidates (nil: the
+    /// default, max(64, 4 · nprobe)): at least nprobe, at most nlist.
+    public static func coarseCandidates(_ requested: Int?, nprobe: Int, nlist: Int) -> Int {
+        max(nprobe, min(nlist, requested ?? max(64, 4 * nprobe)))
+    }
+
     /// `nearestLists` through the projection: estimated scores of every list in d′ dimensions,
-    /// the `candidates` best scored exactly, the `n` best of those (best first, ties to the
-    /// lower list).
-    func nearestListsProjected(_ x: Matrix, count n: Int, dimensions dp: Int, candidates: Int,
+    /// the `coarseCandidates(candidates, …)` best scored exactly, the `n` best of those (best
+    /// first, ties to the lower list).
+    func nearestListsProjected(_ x: Matrix, count n: Int, dimensions dp: Int, candidates: Int?,
                                innerProduct: Bool, threads: Int) throws(IndexError) -> [[Int]] {
         let pr = try projections.projection(dp, centroids: centroids)
-        let k = nlist, d = x.columns, c = max(n, min(candidates, k))
+        let k = nlist, d = x.columns, c = Self.coarseCandidates(candidates, nprobe: n, nlist: k)
         var out = [[Int]](repeating: [], count: x.rows)
         guard x.rows > 0 else { return out }
         // The queries in the projected space: x · basis (rows × d′).

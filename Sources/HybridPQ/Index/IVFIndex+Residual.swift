@@ -14,10 +14,10 @@ extension IVFIndex {
     /// Rows of a residual batch at most (the rows are D floats each; a chunk of queries at a time).
     static let residualRows = 65_536
 
-    /// Adds items as residuals to their nearest centroid.
-    mutating func addResiduals(_ x: Matrix, ids: [Int64]) throws(IndexError) {
-        guard let quantizer else { throw .unsupported("residual lists hold product-quantizer codes") }
-        let labels = assign(x)
+    /// Each row of `x` minus its nearest centroid (L2, ties to the lower list), and that
+    /// centroid's list: what residual lists store, and what their quantizer is trained on.
+    public static func residuals(of x: Matrix, to centroids: Matrix) -> (residuals: Matrix, lists: [Int]) {
+        let labels = KMeans.assign(x, to: centroids).labels.map(Int.init)
         var r = x
         let d = x.columns
         r.values.withUnsafeMutableBufferPointer { rv in
@@ -28,6 +28,13 @@ extension IVFIndex {
                 }
             }
         }
+        return (r, labels)
+    }
+
+    /// Adds items as residuals to their nearest centroid.
+    mutating func addResiduals(_ x: Matrix, ids: [Int64]) throws(IndexError) {
+        guard let quantizer else { throw .unsupported("residual lists hold product-quantizer codes") }
+        let (r, labels) = Self.residuals(of: x, to: centroids)
         let codes: [UInt8]
         do { codes = try quantizer.encode(r) } catch { throw .quantizer(error) }
         try append(codes: codes, ids: ids, lists: labels)

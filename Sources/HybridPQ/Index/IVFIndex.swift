@@ -202,9 +202,8 @@ public struct IVFIndex: VectorIndex {
             guard dp >= 1, dp <= coarse.columns else {
                 throw .invalidParameter(name: "coarseDimensions", value: dp, reason: "must be in 1...\(coarse.columns) (the coarse space's dimension)")
             }
-            let candidates = p.coarseCandidates ?? max(64, 4 * nprobe)
-            guard candidates >= 1 else { throw .invalidParameter(name: "coarseCandidates", value: candidates, reason: "must be ≥ 1") }
-            probed = try nearestListsProjected(coarse, count: nprobe, dimensions: dp, candidates: candidates,
+            if let c = p.coarseCandidates, c < 1 { throw .invalidParameter(name: "coarseCandidates", value: c, reason: "must be ≥ 1") }
+            probed = try nearestListsProjected(coarse, count: nprobe, dimensions: dp, candidates: p.coarseCandidates,
                                                innerProduct: metric == .innerProduct, threads: p.threads)
         } else {
             probed = nearestLists(coarse, count: nprobe, innerProduct: metric == .innerProduct, threads: p.threads)
