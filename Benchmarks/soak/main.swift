@@ -6,7 +6,8 @@
 // p50/p99 latency of both phases, and checks: no search returned an id that was not live in
 // its snapshot (phantoms, from the writer's history, every search), every sampled search equals
 // a search of its snapshot's live items gathered into one index (lost results), and the final
-// contents equal the writer's expected set.
+// contents equal the writer's expected set. Then where each reader's time went (the search,
+// taking snapshots, the harness's checks) and the writer's CPU per operation.
 import Dispatch
 import Foundation
 import HybridPQ
@@ -16,6 +17,8 @@ struct Options {
     var items = 100_000, dimension = 64, bytes = 16, readers = 2, operations = 20_000, rate = 2_000
     var seed: UInt64 = 1
     var json: String?
+    /// The writer wakes at the rate and does nothing: what the wake-ups alone cost the readers.
+    var idleWriter = false
 }
 
 func parse() -> Options {
@@ -35,11 +38,13 @@ func parse() -> Options {
         case "--rate": o.rate = int(a)
         case "--seed": o.seed = UInt64(int(a))
         case "--json": o.json = it.next()
+        case "--idle-writer": o.idleWriter = true
         default:
             fatalExit("""
-            usage: pqsoak [--items N] [--dimension D] [--bytes B] [--readers T] [--operations W] [--rate R] [--seed S] [--json FILE]
+            usage: pqsoak [--items N] [--dimension D] [--bytes B] [--readers T] [--operations W] [--rate R] [--seed S] [--json FILE] [--idle-writer]
               pq4 codes of B bytes (M = 2B) over N synthetic Gaussian items; T readers; a writer doing W
-              operations at R per second (half adds, a quarter upserts, a quarter removes; commit every 100)
+              operations at R per second (half adds, a quarter upserts, a quarter removes; commit every 100);
+              --idle-writer: the writer wakes at R per second and does nothing (the wake-ups' own cost)
             """)
         }
     }
@@ -80,7 +85,7 @@ final class History: @unchecked Sendable {
     }
 }
 
-struct Phase { var qps: Double; var p50: Double; var p99: Double; var searches: Int }
+struct Phase { var qps: Double; var p50: Double; var p99: Double; var searches: Int; var mean = 0.0, snapshotMean = 0.0, checksMean = 0.0, seconds = 0.0 }
 
 let o = parse()
 let m = 2 * o.bytes
@@ -113,8 +118,10 @@ final class Tally: @unchecked Sendable {
     private let lock = NSLock()
     var all: [Double] = []
     var phantoms = 0, lost = 0, checked = 0
-    func add(_ latencies: [Double], _ p: Int, _ l: Int, _ c: Int) {
-        lock.lock(); all += latencies; phantoms += p; lost += l; checked += c; lock.unlock()
+    var snapshotMicros = 0.0, checkMicros = 0.0
+    func add(_ latencies: [Double], _ p: Int, _ l: Int, _ c: Int, snapshot: Double, checks: Double) {
+        lock.lock(); all += latencies; phantoms += p; lost += l; checked += c
+        snapshotMicros += snapshot; checkMicros += checks; lock.unlock()
     }
 }
 
@@ -122,6 +129,8 @@ final class Tally: @unchecked Sendable {
 final class WriterState: @unchecked Sendable {
     var expected: Set<Int64> = []
     var error: String?
+    /// CPU time the writer's thread used (µs), and the part of it inside the index's calls.
+    var cpuMicros = 0.0, indexMicros = 0.0
 }
 
 /// Readers search for the run's duration, or while `writer` runs; the phase's figures and checks.
@@ -134,23 +143,30 @@ func readPhase(writer: (@Sendable () -> Void)?) -> (Phase, phantoms: Int, lost: 
     let group = DispatchGroup()
     if let writer {
         group.enter()
-        Thread { writer(); writerDone.store(1); group.leave() }.start()
+        let t = Thread { writer(); writerDone.store(1); group.leave() }
+        t.name = "pqsoak-writer"
+        t.start()
     }
     for worker in 0..<o.readers {
         group.enter()
         Thread {
         defer { group.leave() }
         var mine: [Double] = [], myPhantoms = 0, myLost = 0, myChecked = 0
+        var inSnapshot = 0.0, inChecks = 0.0
         var q = worker * 7919
         while writer == nil ? Date() < stopAt : writerDone.load() == -1 {
             q = (q + 1) % queries.rows
+            let s0 = DispatchTime.now().uptimeNanoseconds
             let before = opsDone.load()
             let snapshot = index.snapshot()
             let after = opsDone.load()
             let batch = FeatureBatch(queries.slicing(rows: q..<(q + 1)))
             let t0 = DispatchTime.now().uptimeNanoseconds
             guard let r = try? snapshot.search(batch, parameters: SearchParameters(k: 10)) else { continue }
-            mine.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            mine.append(Double(t1 - t0) / 1000)
+            inSnapshot += Double(t0 - s0) / 1000
+            defer { inChecks += Double(DispatchTime.now().uptimeNanoseconds - t1) / 1000 }
             // The snapshot holds the state after some operation in before ... after + 1 (the
             // operation after `after` may be applied but not yet counted).
             for id in r.ids(ofQuery: 0) where id >= 0 && !history.wasLive(id, from: before, to: after + 1) { myPhantoms += 1 }
@@ -163,15 +179,18 @@ func readPhase(writer: (@Sendable () -> Void)?) -> (Phase, phantoms: Int, lost: 
                 }
             }
         }
-        tally.add(mine, myPhantoms, myLost, myChecked)
+        tally.add(mine, myPhantoms, myLost, myChecked, snapshot: inSnapshot, checks: inChecks)
         }.start()
     }
     group.wait()
     let seconds = Date().timeIntervalSince(start)
     let all = tally.all.sorted()
     let (phantoms, lost, checked) = (tally.phantoms, tally.lost, tally.checked)
+    let n = Double(max(1, all.count))
     let phase = Phase(qps: Double(all.count) / seconds, p50: all.isEmpty ? 0 : all[all.count / 2],
-                      p99: all.isEmpty ? 0 : all[min(all.count - 1, all.count * 99 / 100)], searches: all.count)
+                      p99: all.isEmpty ? 0 : all[min(all.count - 1, all.count * 99 / 100)], searches: all.count,
+                      mean: all.reduce(0, +) / n, snapshotMean: tally.snapshotMicros / n, checksMean: tally.checkMicros / n,
+                      seconds: seconds)
     return (phase, phantoms, lost, checked)
 }
 
@@ -205,12 +224,18 @@ let busy = readPhase { @Sendable in
     var next = Int64(o.items)
     let start = DispatchTime.now().uptimeNanoseconds
     var present = Array(w.expected)
+    func cpuNow() -> Double { var t = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return Double(t.tv_sec) * 1e6 + Double(t.tv_nsec) / 1e3 }
+    let cpu0 = cpuNow()
+    defer { w.cpuMicros = cpuNow() - cpu0 }
     for op in 0..<o.operations {
         // Fixed rate: operation `op` starts at op / rate seconds.
         let due = start + UInt64(Double(op) / Double(o.rate) * 1e9)
         let now = DispatchTime.now().uptimeNanoseconds
         if now < due { usleep(UInt32((due - now) / 1000)) }      // one sleep: no polling wake-ups
+        if o.idleWriter { opsDone.store(op); continue }
         let v = gaussian(1, o.dimension, seed: o.seed &+ 1_000 &+ UInt64(op))
+        let i0 = DispatchTime.now().uptimeNanoseconds
+        defer { w.indexMicros += Double(DispatchTime.now().uptimeNanoseconds - i0) / 1000 }
         do {
             switch rng.next() % 4 {
             // The history is written before the operation is applied: a reader that sees the
@@ -281,6 +306,15 @@ pqsoak: %d items, D = %d, pq4 %d B, %d readers, writer %d ops at %d/s
       phantoms, lost, checked,
       contents == expected ? "as expected" : "DIFFER", contents.count, final.segments.count, writeError.map { "; writer: \($0)" } ?? "",
       removeFigures.p50, removeFigures.p99, removeFigures.mean))
+// Where each reader's time went, per search: the search itself (mean), taking the snapshot, the
+// harness's checks, and the rest (time the thread was not running: preempted or descheduled).
+for (name, ph) in [("alone", alone.0), ("with writer", busy.0), ("alone after", after.0)] {
+    let per = ph.seconds * Double(o.readers) * 1e6 / Double(max(1, ph.searches))
+    print(String(format: "  reader µs per search, %@: search %.1f, snapshot %.2f, checks %.1f, elsewhere %.1f (of %.1f)",
+                 name, ph.mean, ph.snapshotMean, ph.checksMean, per - ph.mean - ph.snapshotMean - ph.checksMean, per))
+}
+print(String(format: "  writer: %.1f µs CPU per operation (%.1f %% of one core), %.1f µs wall per operation in the harness and index calls",
+             writerState.cpuMicros / Double(o.operations), writerState.cpuMicros / (busy.0.seconds * 1e4), writerState.indexMicros / Double(o.operations)))
 if let json = o.json {
     let text = """
     {"items": \(o.items), "dimension": \(o.dimension), "bytes": \(o.bytes), "readers": \(o.readers), "operations": \(o.operations), "rate": \(o.rate),
@@ -288,6 +322,7 @@ if let json = o.json {
      "with_writer": {"qps": \(busy.0.qps), "p50_us": \(busy.0.p50), "p99_us": \(busy.0.p99)},
      "alone_after": {"qps": \(after.0.qps), "p50_us": \(after.0.p50), "p99_us": \(after.0.p99)},
      "one_thread_p50_us": {"first": \(shape.first), "written": \(shape.written)},
+     "writer_cpu_us_per_operation": \(writerState.cpuMicros / Double(o.operations)),
      "qps_ratio": \(ratio), "remove_p50_us": \(removeFigures.p50), "remove_p99_us": \(removeFigures.p99), "phantoms": \(phantoms), "lost": \(lost), "final_as_expected": \(contents == expected)}
     """
     try text.write(toFile: json, atomically: true, encoding: .utf8)

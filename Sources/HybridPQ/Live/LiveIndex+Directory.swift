@@ -106,13 +106,14 @@ extension LiveIndex {
         return LiveIndex(directory: directory, policy: policy, mapping: mapping, state: state)
     }
 
-    /// Makes every write so far durable (fsync of the log); then, when the tail has grown past
-    /// `policy.flushItems`, writes it as a segment (`flush`).
+    /// Makes every write so far durable (the log's buffered records written, then fsync); then,
+    /// when the tail has grown past `policy.flushItems`, writes it as a segment (`flush`).
     ///
     /// The fsync runs outside the index's lock (on a duplicate of the log's descriptor): it can
     /// take milliseconds, and `snapshot()` — every search — would wait that long for the lock.
     public func commit() throws(LiveIndexError) {
         let (tail, log) = try state.withLock { (s: inout State) throws(LiveIndexError) -> (Int, (fd: Int32, path: String)?) in
+            try s.log?.writePending()
             let fd = try s.log.map { l throws(LiveIndexError) in (try l.duplicateDescriptor(), l.path) }
             return (s.segments.filter { !$0.persisted }.reduce(0) { $0 + $1.index.count }, fd)
         }
@@ -143,6 +144,8 @@ extension LiveIndex {
     }
 
     func flush(_ s: inout State, compactAll: Bool) throws(LiveIndexError) {
+        // 0. The old log complete in the file: it stays the record until the switch below.
+        try s.log?.writePending()
         // 1. The tail as one segment (memory).
         let tail = s.segments.filter { !$0.persisted }.map { $0.number }
         if tail.count > 1 { do { try Self.merge(tail, in: &s, persisted: false) } catch { throw .index(error) } }

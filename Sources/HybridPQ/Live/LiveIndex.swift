@@ -101,7 +101,8 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     }
 
     deinit {
-        state.withLock { $0.log?.closeFile() }
+        // Buffered records reach the file (not the disk: only `commit()` promises that).
+        state.withLock { try? $0.log?.writePending(); $0.log?.closeFile() }
     }
 
     // MARK: - Reading
@@ -172,6 +173,15 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     }
 
     /// Validates, encodes (outside the lock) and applies one operation, logging it first.
+    ///
+    /// Specialized for the kinds services run: a client module calls this class's generic
+    /// entry points, whose bodies would otherwise run unspecialized — metadata lookups and
+    /// value-witness copies of every segment in each loop were ~40 % of a one-item write
+    /// (23 → 13.5 µs per operation with these; `docs/BENCHMARKS.md`, soak). The generic
+    /// entry dispatches to them by type at run time; other kinds take the generic body.
+    @_specialize(where Base == PQ4Index)
+    @_specialize(where Base == PQIndex)
+    @_specialize(where Base == AnyIndex)
     func write(_ record: LogRecord) throws(LiveIndexError) {
         try Self.checkIds(record)
         let encoded = try record.items.map { items throws(LiveIndexError) in try Self.encode(items, ids: record.ids, template: templateCopy()) }
@@ -213,6 +223,9 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     }
 
     /// Applies a checked operation (also how the log is replayed).
+    @_specialize(where Base == PQ4Index)
+    @_specialize(where Base == PQIndex)
+    @_specialize(where Base == AnyIndex)
     static func apply(_ r: LogRecord, encoded: Base?, to s: inout State, policy: MergePolicy) {
         if r.operation != .add {
             for id in r.ids {
@@ -238,6 +251,9 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     /// Merges segments `numbers` (in list order) into one new segment of their live rows, in
     /// place of the first; their ids move with them.
     @discardableResult
+    @_specialize(where Base == PQ4Index)
+    @_specialize(where Base == PQIndex)
+    @_specialize(where Base == AnyIndex)
     static func merge(_ numbers: [UInt64], in s: inout State, persisted: Bool) throws(IndexError) -> LiveSegment<Base> {
         // Positions of the parts, in the order named (one pass over the list).
         var positions = [Int](repeating: -1, count: numbers.count)

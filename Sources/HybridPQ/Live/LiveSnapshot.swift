@@ -45,6 +45,11 @@ public struct LiveSnapshot<Base: SegmentIndex>: Sendable {
     ///
     /// - Throws: `.mappedFileChanged` when a segment served from a mapping has been cut short
     ///   (reading it would kill the process); reopen the index then.
+    ///
+    /// (Specialized for the common kinds, as `LiveIndex.write` is and for the same reason.)
+    @_specialize(where Base == PQ4Index)
+    @_specialize(where Base == PQIndex)
+    @_specialize(where Base == AnyIndex)
     public func search(_ queries: FeatureBatch, parameters: SearchParameters) throws(IndexError) -> SearchResults {
         try parameters.validate()
         for file in mappedFiles { try file.check() }
@@ -76,6 +81,9 @@ public struct LiveSnapshot<Base: SegmentIndex>: Sendable {
 
     /// The union of this snapshot's segments with items: the index's cached one for this
     /// version, else built (and offered to the cache).
+    @_specialize(where Base == PQ4Index)
+    @_specialize(where Base == PQIndex)
+    @_specialize(where Base == AnyIndex)
     func unionEntry() throws(IndexError) -> SegmentUnionCache<Base>.Entry {
         if let cached = unions?.lookup(version) { return cached }
         let live = segments.filter { $0.liveCount > 0 }

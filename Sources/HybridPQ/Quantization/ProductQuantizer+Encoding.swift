@@ -9,6 +9,12 @@ extension ProductQuantizer {
         var codes = [UInt8](repeating: 0, count: n * m)
         guard n > 0 else { return codes }
         let norms = codewordSquaredNorms()
+        if n <= Self.directTableQueries && k == 16 {
+            // A live index's one-item writes: M tiny products, where BLAS's per-call cost is most
+            // of the encoding (the lookup tables' rule, and the same sixteen-lane sums).
+            encodeDirect(vectors, norms: norms, into: &codes)
+            return codes
+        }
         var labels = [Int32](repeating: 0, count: n)
         let threadCount = Concurrency.resolve(threads: threads)
         vectors.values.withUnsafeBufferPointer { x in
@@ -28,6 +34,35 @@ extension ProductQuantizer {
             }
         }
         return codes
+    }
+
+    /// Codes of a few vectors of a 4-bit quantizer without BLAS: per sub-space, sixteen products
+    /// at once over the transposed codebooks, then the nearest by ‖c‖² − 2⟨x, c⟩ (ties to the
+    /// lower codeword, as the batch path).
+    private func encodeDirect(_ vectors: Matrix, norms: [Float], into codes: inout [UInt8]) {
+        let n = vectors.rows, m = subspaces, d = subDimension
+        vectors.values.withUnsafeBufferPointer { x in
+            transposedBooks.withUnsafeBufferPointer { tb in
+                norms.withUnsafeBufferPointer { cn in
+                    let rows = UnsafeRawPointer(tb.baseAddress!)
+                    for i in 0..<n {
+                        for s in 0..<m {
+                            let xs = x.baseAddress! + i * dimension + s * d
+                            var dot = SIMD16<Float>()
+                            for j in 0..<d {
+                                dot += SIMD16(repeating: xs[j]) * rows.loadUnaligned(fromByteOffset: (s * d + j) * 64, as: SIMD16<Float>.self)
+                            }
+                            var best = 0, bestValue = cn[s * 16] - 2 * dot[0]
+                            for j in 1..<16 {
+                                let v = cn[s * 16 + j] - 2 * dot[j]
+                                if v < bestValue { bestValue = v; best = j }
+                            }
+                            codes[i * m + s] = UInt8(best)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Reconstructs vectors from `n × M` codes: each sub-vector is its codeword.

@@ -95,6 +95,45 @@ struct LiveDirectoryTests {
         dir + "/" + (try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".wal") }!)
     }
 
+    static func size(_ path: String) throws -> Int {
+        Int(try FileManager.default.attributesOfItem(atPath: path)[.size] as! UInt64)
+    }
+
+    /// Records wait in memory until `commit()` writes (and syncs) them, closing the index writes
+    /// them, or the buffer passes its limit.
+    @Test("log records are written on commit, closing, or a full buffer — and then reopen")
+    func bufferedLog() throws {
+        let dir = TestData.temporaryDirectory() + "/live"
+        let pq = PQIndex(quantizer: try LiveIndexTests.quantizer())
+        let x = TestData.gaussian(rows: 2_000, columns: Self.d, seed: 913)
+        do {
+            let index = try LiveIndex.create(directory: dir, template: pq)
+            let log = try Self.logFile(dir), empty = try Self.size(log)
+            try index.add(FeatureBatch(x.slicing(rows: 0..<5)), ids: (0..<5).map(Int64.init))
+            try index.remove(ids: [3])
+            #expect(try Self.size(log) == empty)
+            try index.commit()
+            #expect(try Self.size(log) > empty)
+            #expect(try LiveIndex<PQIndex>.open(directory: dir).count == 4)
+            // Past the buffer's limit (1 MiB): written without a commit, whole records only.
+            let before = try Self.size(log)
+            var id: Int64 = 100
+            for _ in 0..<10 {
+                try index.add(FeatureBatch(x), ids: (0..<2_000).map { id + Int64($0) })
+                id += 2_000
+            }
+            let written = try Self.size(log)
+            #expect(written > before)
+            #expect(written - before < 10 * 2_000 * (8 + 4 * Self.d))
+            #expect(try LiveIndex<PQIndex>.open(directory: dir).count < 4 + 20_000)
+            try index.add(FeatureBatch(x.slicing(rows: 5..<7)), ids: [50, 51])
+        }
+        // Closed without a commit: the buffered records reached the file.
+        let reopened = try LiveIndex<PQIndex>.open(directory: dir)
+        #expect(reopened.count == 4 + 20_000 + 2)
+        #expect(reopened.contains(51) && !reopened.contains(3))
+    }
+
     @Test("a torn last record is dropped; damage before the end is a typed error; a newer log or manifest is refused by name")
     func tornAndDamagedLogs() throws {
         let dir = TestData.temporaryDirectory() + "/live"

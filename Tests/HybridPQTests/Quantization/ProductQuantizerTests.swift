@@ -19,6 +19,30 @@ struct ProductQuantizerTests {
         }
     }
 
+    @Test("one or two vectors of a 4-bit quantizer (encoded without BLAS) get the brute-force nearest codewords, as in a batch")
+    func encodeFewDirect() throws {
+        let pq = try ProductQuantizer.train(Self.data, subspaces: 8, bitsPerCode: 4, iterations: 10)
+        let x = TestData.gaussian(rows: 40, columns: 24, seed: 23)
+        let batch = try pq.encode(x)
+        var few: [UInt8] = []
+        for i in stride(from: 0, to: 40, by: 2) {
+            few += try pq.encode(x.slicing(rows: i..<(i + 1)))
+            few += try pq.encode(x.slicing(rows: (i + 1)..<(i + 2)))
+            #expect(try pq.encode(x.slicing(rows: i..<(i + 2))) == Array(few[(i * 8)..<((i + 2) * 8)]))
+        }
+        var agree = 0
+        for i in 0..<40 {
+            for m in 0..<8 {
+                let book = pq.codebook(m)
+                let dist = (0..<16).map { k in (0..<3).reduce(0.0) { $0 + pow(Double(x[i, m * 3 + $1]) - Double(book[k, $1]), 2) } }
+                let best = dist.min()!
+                #expect(dist[Int(few[i * 8 + m])] <= best + 1e-5 * max(1, best))
+                if few[i * 8 + m] == batch[i * 8 + m] { agree += 1 }
+            }
+        }
+        #expect(agree == 320)      // no near-ties in this data: the two paths agree everywhere
+    }
+
     @Test("codes are the brute-force nearest codewords; decode returns them")
     func encodeDecode() throws {
         let pq = try ProductQuantizer.train(Self.data, subspaces: 6, bitsPerCode: 6, iterations: 10)
