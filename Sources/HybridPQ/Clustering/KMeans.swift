@@ -119,10 +119,22 @@ public struct KMeans: Sendable {
     /// blocks so memory stays bounded.
     public static func assign(_ points: Matrix, to centroids: Matrix, spherical: Bool = false,
                               threads: Int? = nil) -> Assignment {
+        nearest(points, to: centroids, spherical: spherical, threads: threads, distances: true)
+    }
+
+    /// The nearest centroid of each row of `points` (`assign`'s labels, without computing the
+    /// distances: what adding to an inverted file needs).
+    public static func labels(_ points: Matrix, to centroids: Matrix, spherical: Bool = false,
+                              threads: Int? = nil) -> [Int32] {
+        nearest(points, to: centroids, spherical: spherical, threads: threads, distances: false).labels
+    }
+
+    private static func nearest(_ points: Matrix, to centroids: Matrix, spherical: Bool, threads: Int?,
+                                distances: Bool) -> Assignment {
         let n = points.rows, k = centroids.rows, d = points.columns
         precondition(centroids.columns == d, "centroid dimension \(centroids.columns) ≠ point dimension \(d)")
         var labels = [Int32](repeating: 0, count: n)
-        var dists = [Float](repeating: 0, count: n)
+        var dists = [Float](repeating: 0, count: distances ? n : 0)
         guard n > 0, k > 0, d > 0 else { return Assignment(labels: labels, distances: dists) }
         let cnorm = centroids.rowSquaredNorms()
         points.values.withUnsafeBufferPointer { x in
@@ -132,7 +144,7 @@ public struct KMeans: Sendable {
                         NearestCentroid.assign(points: x.baseAddress!, count: n, dim: d, stride: d,
                                                centroids: c.baseAddress!, k: k, centroidSquaredNorms: cnorm,
                                                spherical: spherical, threads: Concurrency.resolve(threads: threads),
-                                               labels: l.baseAddress!, distances: dd.baseAddress!)
+                                               labels: l.baseAddress!, distances: distances ? dd.baseAddress! : nil)
                     }
                 }
             }

@@ -17,7 +17,7 @@ extension IVFIndex {
     /// Each row of `x` minus its nearest centroid (L2, ties to the lower list), and that
     /// centroid's list: what residual lists store, and what their quantizer is trained on.
     public static func residuals(of x: Matrix, to centroids: Matrix) -> (residuals: Matrix, lists: [Int]) {
-        let labels = KMeans.assign(x, to: centroids).labels.map(Int.init)
+        let labels = KMeans.labels(x, to: centroids).map(Int.init)
         var r = x
         let d = x.columns
         r.values.withUnsafeMutableBufferPointer { rv in

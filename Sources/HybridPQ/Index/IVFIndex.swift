@@ -132,7 +132,7 @@ public struct IVFIndex: VectorIndex {
     /// one sgemm per block and the arg-min on all cores (a 10M-item build spends most of its
     /// time here).
     func assign(_ x: Matrix) -> [Int] {
-        KMeans.assign(x, to: centroids).labels.map(Int.init)
+        KMeans.labels(x, to: centroids).map(Int.init)
     }
 
     /// Sets the lists' store (same layout).

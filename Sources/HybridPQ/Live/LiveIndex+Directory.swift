@@ -136,7 +136,9 @@ extension LiveIndex {
         try changing { (s: inout State) throws(LiveIndexError) in
             if directory == nil {
                 let all = s.segments.map { $0.number }
-                if !all.isEmpty { do throws(IndexError) { try Self.merge(all, in: &s, persisted: false) } catch { throw .index(error) } }
+                // One segment without deleted rows is compact already (as the directory's rule).
+                let clean = all.count == 1 && s.segments[0].deleted.deletedCount == 0
+                if !all.isEmpty && !clean { do throws(IndexError) { try Self.merge(all, in: &s, persisted: false) } catch { throw .index(error) } }
             } else {
                 try flush(&s, compactAll: true)
             }

@@ -58,6 +58,7 @@ struct KMeansTests {
             #expect(abs(Double(assignment.distances[i]) - bestDistance) < 1e-3 * max(1, bestDistance))
         }
         #expect(assignment.labels == result.assignments)
+        #expect(KMeans.labels(data, to: result.centroids) == assignment.labels)      // labels only: the same
     }
 
     @Test("planted clusters are recovered and the objective never increases")
