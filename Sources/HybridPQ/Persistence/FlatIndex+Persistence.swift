@@ -21,7 +21,7 @@ extension FlatIndex {
         self.init(dimension: d, metric: try meta.metric())
         vectors = try file.floats("VECS", count: n * d)
         squaredNorms = try file.floats("NORM", count: n)
-        ids = try file.int64s("IDS", count: n)
+        ids = try file.ids(count: n)
         largestId = ids.withUnsafeBufferPointer { $0.max() ?? -1 }
         // A crafted file can carry valid checksums over NaN vectors or norms that disagree with
         // them (every score would be silently wrong): both are checked, O(n·d) like the checksums.

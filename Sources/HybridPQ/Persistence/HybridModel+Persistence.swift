@@ -267,7 +267,7 @@ extension CodeLayout {
 extension IndexFile.Contents {
     /// The CODE and IDS sections as a one-run store of `count` items in `layout`.
     func store(layout: CodeLayout, count n: Int) throws(IndexFileError) -> CodeStore {
-        let run = CodeRun(codes: try uint8s("CODE", count: layout.bytes(forItems: n)), ids: try int64s("IDS", count: n))
+        let run = CodeRun(codes: try uint8s("CODE", count: layout.bytes(forItems: n)), ids: try ids(count: n))
         do { return try CodeStore(layout: layout, runs: [run]) } catch { throw .invalidIndex(path: path, error) }
     }
 }

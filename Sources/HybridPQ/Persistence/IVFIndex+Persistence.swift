@@ -101,7 +101,7 @@ extension IVFIndex {
 
     /// LSTS, CODE and IDS as this index's lists: sizes each in range and adding up to `n`, then
     /// the code bytes their layout needs (checked arithmetic: the sizes come from the file),
-    /// codes below `codewords` in a rows layout, ids ≥ 0.
+    /// codes below `codewords` in a rows layout, ids ≥ 0 and distinct.
     mutating func loadLists(_ file: IndexFile.Contents, count n: Int, codewords k: Int) throws(IndexFileError) {
         let sizes = try file.int64s("LSTS", count: nlist).array
         var total = 0, codeBytes = 0
@@ -114,7 +114,7 @@ extension IVFIndex {
             codeBytes += store.layout.bytes(forItems: Int(s))
         }
         guard total == n else { throw .inconsistent(path: file.path, reason: "list sizes add up to \(total); META count is \(n)") }
-        let codes = try file.uint8s("CODE", count: codeBytes), ids = try file.int64s("IDS", count: n)
+        let codes = try file.uint8s("CODE", count: codeBytes), ids = try file.ids(count: n)
         var runs: [CodeRun] = [], codeAt = 0, idAt = 0
         runs.reserveCapacity(nlist)
         for s in sizes.map(Int.init) {
@@ -125,9 +125,6 @@ extension IVFIndex {
         }
         if k < 256, case .rows = store.layout, let bad = codes.withUnsafeBufferPointer({ $0.first { Int($0) >= k } }) {
             throw .inconsistent(path: file.path, reason: "code \(bad) is outside 0..<\(k)")
-        }
-        if let bad = ids.withUnsafeBufferPointer({ $0.first { $0 < 0 } }) {
-            throw .inconsistent(path: file.path, reason: "id \(bad) is negative")
         }
         let loaded: CodeStore
         do { loaded = try CodeStore(layout: store.layout, runs: runs) } catch { throw .invalidIndex(path: file.path, error) }

@@ -237,6 +237,38 @@ struct FuzzTests {
         #expect(r.rejected > Self.mutations / 2, "\(name): most mutations must be caught (\(r.rejected) rejected)")
     }
 
+    /// Ids a crafted file can carry with every checksum right: each loader refuses an id twice
+    /// (through the ascending check, the range bitmap and the set) and a negative id, naming
+    /// it; distinct ids out of order still load.
+    @Test("crafted IDS sections: an id twice or below 0 is a typed error naming it; distinct ids in any order load",
+          arguments: ["flat.hpq", "pq.hpq", "pq4.hpq", "opq4.hpq", "hcq.hpq", "dns.hpq", "ivf-pq.hpq", "ivf-residual-pq4.hpq"])
+    func craftedIds(name: String) throws {
+        let path = try Self.indexFiles().first { $0.0 == name }!.1
+        let original = try Container.parse(Array(Data(contentsOf: URL(fileURLWithPath: path))))!
+        let at = original.sections.firstIndex { $0.tag == Array("IDS ".utf8) || $0.tag == Array("IDS\0".utf8) }!
+        let n = original.sections[at].payload.count / 8
+        func load(_ ids: [Int64]) throws {
+            var c = original
+            c.sections[at].payload = ids.flatMap { Self.le($0) }
+            let p = path + ".ids"
+            try Data(c.bytes()).write(to: URL(fileURLWithPath: p))
+            _ = try AnyIndex.load(from: p)
+        }
+        let stored = (0..<n).map { i in Int64(bitPattern: Self.u64(original.sections[at].payload, i * 8)) }
+        try load(stored)
+        try load(stored.reversed())                                   // distinct, out of order: loads
+        var twice = stored; twice[n - 1] = twice[0]                   // in range: the bitmap finds it
+        // Ids 0 … Int64.max, one twice: too wide for the bitmap (and the range's width overflows).
+        var wide = stored.reversed() as [Int64]
+        let twoOthers = wide.indices.filter { wide[$0] != 0 }.prefix(2)
+        for i in twoOthers { wide[i] = .max }
+        var negative = stored; negative[n / 2] = -1
+        for (ids, reason) in [(twice, "id \(stored[0]) appears twice"), (wide, "id \(Int64.max) appears twice"),
+                              (negative, "id -1 is negative")] {
+            #expect(throws: IndexFileError.inconsistent(path: path + ".ids", reason: reason)) { try load(ids) }
+        }
+    }
+
     @Test("a live index directory: mutated manifests and logs give typed errors only")
     func liveDirectory() throws {
         let dir = Self.scratch + "/live"
