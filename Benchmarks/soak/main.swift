@@ -19,6 +19,8 @@ struct Options {
     var json: String?
     /// The writer wakes at the rate and does nothing: what the wake-ups alone cost the readers.
     var idleWriter = false
+    /// Read-only and writer windows alternated this many times (1: one of each, in order).
+    var cycles = 1
 }
 
 func parse() -> Options {
@@ -39,9 +41,10 @@ func parse() -> Options {
         case "--seed": o.seed = UInt64(int(a))
         case "--json": o.json = it.next()
         case "--idle-writer": o.idleWriter = true
+        case "--cycles": o.cycles = int(a)
         default:
             fatalExit("""
-            usage: pqsoak [--items N] [--dimension D] [--bytes B] [--readers T] [--operations W] [--rate R] [--seed S] [--json FILE] [--idle-writer]
+            usage: pqsoak [--items N] [--dimension D] [--bytes B] [--readers T] [--operations W] [--rate R] [--seed S] [--json FILE] [--idle-writer] [--cycles C]
               pq4 codes of B bytes (M = 2B) over N synthetic Gaussian items; T readers; a writer doing W
               operations at R per second (half adds, a quarter upserts, a quarter removes; commit every 100);
               --idle-writer: the writer wakes at R per second and does nothing (the wake-ups' own cost)
@@ -133,9 +136,16 @@ final class WriterState: @unchecked Sendable {
     var cpuMicros = 0.0, indexMicros = 0.0
 }
 
-/// Readers search for the run's duration, or while `writer` runs; the phase's figures and checks.
-func readPhase(writer: (@Sendable () -> Void)?) -> (Phase, phantoms: Int, lost: Int, checked: Int) {
-    let stopAt = Date().addingTimeInterval(duration)
+/// What the readers of one window measured.
+struct Window {
+    var latencies: [Double], seconds: Double, snapshotMicros: Double, checkMicros: Double
+    var phantoms: Int, lost: Int, checked: Int
+}
+
+/// Readers search for `seconds`, or while `writer` runs: fresh snapshots of the index, or —
+/// `pinned` — that snapshot (a snapshot is still taken, so a search's work is the same).
+func readWindow(seconds: Double, pinned: LiveSnapshot<PQ4Index>? = nil, writer: (@Sendable () -> Void)?) -> Window {
+    let stopAt = Date().addingTimeInterval(seconds)
     let writerDone = Counter()
     let tally = Tally()
     let start = Date()
@@ -157,9 +167,10 @@ func readPhase(writer: (@Sendable () -> Void)?) -> (Phase, phantoms: Int, lost: 
         while writer == nil ? Date() < stopAt : writerDone.load() == -1 {
             q = (q + 1) % queries.rows
             let s0 = DispatchTime.now().uptimeNanoseconds
-            let before = opsDone.load()
-            let snapshot = index.snapshot()
-            let after = opsDone.load()
+            var before = opsDone.load()
+            var snapshot = index.snapshot()
+            var after = opsDone.load()
+            if let pinned { snapshot = pinned; before = -1; after = -1 }      // the state before operation 0
             let batch = FeatureBatch(queries.slicing(rows: q..<(q + 1)))
             let t0 = DispatchTime.now().uptimeNanoseconds
             guard let r = try? snapshot.search(batch, parameters: SearchParameters(k: 10)) else { continue }
@@ -183,15 +194,19 @@ func readPhase(writer: (@Sendable () -> Void)?) -> (Phase, phantoms: Int, lost: 
         }.start()
     }
     group.wait()
-    let seconds = Date().timeIntervalSince(start)
-    let all = tally.all.sorted()
-    let (phantoms, lost, checked) = (tally.phantoms, tally.lost, tally.checked)
+    return Window(latencies: tally.all, seconds: Date().timeIntervalSince(start), snapshotMicros: tally.snapshotMicros,
+                  checkMicros: tally.checkMicros, phantoms: tally.phantoms, lost: tally.lost, checked: tally.checked)
+}
+
+/// Windows of one kind as one phase: figures over all their searches and seconds.
+func phase(_ windows: [Window]) -> (Phase, phantoms: Int, lost: Int, checked: Int) {
+    let all = windows.flatMap(\.latencies).sorted(), seconds = windows.reduce(0) { $0 + $1.seconds }
     let n = Double(max(1, all.count))
-    let phase = Phase(qps: Double(all.count) / seconds, p50: all.isEmpty ? 0 : all[all.count / 2],
-                      p99: all.isEmpty ? 0 : all[min(all.count - 1, all.count * 99 / 100)], searches: all.count,
-                      mean: all.reduce(0, +) / n, snapshotMean: tally.snapshotMicros / n, checksMean: tally.checkMicros / n,
-                      seconds: seconds)
-    return (phase, phantoms, lost, checked)
+    let p = Phase(qps: Double(all.count) / seconds, p50: all.isEmpty ? 0 : all[all.count / 2],
+                  p99: all.isEmpty ? 0 : all[min(all.count - 1, all.count * 99 / 100)], searches: all.count,
+                  mean: all.reduce(0, +) / n, snapshotMean: windows.reduce(0) { $0 + $1.snapshotMicros } / n,
+                  checksMean: windows.reduce(0) { $0 + $1.checkMicros } / n, seconds: seconds)
+    return (p, windows.reduce(0) { $0 + $1.phantoms }, windows.reduce(0) { $0 + $1.lost }, windows.reduce(0) { $0 + $1.checked })
 }
 
 // Removing one id: O(1) — the id map, one bit, one chunk of the bitmap copied when a
@@ -212,6 +227,67 @@ do {
     times.sort()
     removeFigures = (times[times.count / 2], times[times.count * 99 / 100], times.reduce(0, +) / Double(times.count))
 }
+/// The writer: its operations on `index` in order, resumable (a window runs a range of them):
+/// half adds, a quarter upserts, a quarter removes; commit every 100. Paced, operation `op` of a
+/// window starts at (op − first) / rate seconds into it; each is recorded in `history` (when
+/// given) before it is applied; `state` keeps the expected contents.
+final class Writer: @unchecked Sendable {
+    let index: LiveIndex<PQ4Index>, history: History?, state: WriterState
+    var rng = SeededGenerator(seed: o.seed &+ 7)
+    var next = Int64(o.items)
+    var present: [Int64]
+
+    init(index: LiveIndex<PQ4Index>, history: History?, state: WriterState) {
+        self.index = index; self.history = history; self.state = state
+        present = Array(state.expected)
+    }
+
+    func run(_ ops: Range<Int>, paced: Bool) {
+        let w = state
+        let start = DispatchTime.now().uptimeNanoseconds
+        func cpuNow() -> Double { var t = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return Double(t.tv_sec) * 1e6 + Double(t.tv_nsec) / 1e3 }
+        let cpu0 = cpuNow()
+        defer { w.cpuMicros += cpuNow() - cpu0 }
+        for op in ops where w.error == nil {
+            if paced {
+                let due = start + UInt64(Double(op - ops.lowerBound) / Double(o.rate) * 1e9)
+                let now = DispatchTime.now().uptimeNanoseconds
+                if now < due { usleep(UInt32((due - now) / 1000)) }      // one sleep: no polling wake-ups
+                if o.idleWriter { opsDone.store(op); continue }
+            }
+            let v = gaussian(1, o.dimension, seed: o.seed &+ 1_000 &+ UInt64(op))
+            let i0 = DispatchTime.now().uptimeNanoseconds
+            defer { w.indexMicros += Double(DispatchTime.now().uptimeNanoseconds - i0) / 1000 }
+            do {
+                switch rng.next() % 4 {
+                // The history is written before the operation is applied: a reader that sees the
+                // operation's effect (it may, before `opsDone` says so) finds it in the history.
+                case 0, 1:
+                    history?.record(next, op: op, live: true)
+                    try index.add(FeatureBatch(v), ids: [next])
+                    w.expected.insert(next); present.append(next); next += 1
+                case 2:
+                    let id = present[Int(rng.next() % UInt64(present.count))]
+                    history?.record(id, op: op, live: true)
+                    try index.upsert(FeatureBatch(v), ids: [id])
+                default:
+                    let at = Int(rng.next() % UInt64(present.count))
+                    let id = present[at]
+                    present.swapAt(at, present.count - 1); present.removeLast()
+                    history?.record(id, op: op, live: false)
+                    try index.remove(ids: [id])
+                    w.expected.remove(id)
+                }
+                if paced { opsDone.store(op) }
+                if op % 100 == 99 { try index.commit() }
+            } catch {
+                w.error = "\(error)"
+            }
+        }
+        if ops.upperBound == o.operations { try? index.commit() }
+    }
+}
+
 // The writer's operations alone, back to back on a copy of the index in a directory of its own
 // (no readers): what one operation costs the index on an idle machine.
 let writerAlone: Double = try {
@@ -222,72 +298,33 @@ let writerAlone: Double = try {
     let state = WriterState()
     state.expected = Set((0..<Int64(o.items)))
     let t0 = DispatchTime.now().uptimeNanoseconds
-    writeOperations(on: copy, paced: false, history: nil, state: state)
+    Writer(index: copy, history: nil, state: state).run(0..<o.operations, paced: false)
     if let e = state.error { fatalExit("writer alone: \(e)") }
     return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000 / Double(o.operations)
 }()
 let initialSnapshot = index.snapshot()
-log("phase 1: \(o.readers) readers alone for \(String(format: "%.1f", duration)) s…")
-let alone = readPhase(writer: nil)
 let writerState = WriterState()
 writerState.expected = Set((0..<Int64(o.items)))
-log("phase 2: \(o.readers) readers with a writer doing \(o.operations) operations at \(o.rate)/s…")
-/// The writer's operations on `index`: at `o.rate` per second when `paced` (else back to back),
-/// each recorded in `history` before it is applied (when given), `state` keeping the expected
-/// contents. Half adds, a quarter upserts, a quarter removes; commit every 100.
-@Sendable func writeOperations(on index: LiveIndex<PQ4Index>, paced: Bool, history: History?, state w: WriterState) {
-    var rng = SeededGenerator(seed: o.seed &+ 7)
-    var next = Int64(o.items)
-    let start = DispatchTime.now().uptimeNanoseconds
-    var present = Array(w.expected)
-    func cpuNow() -> Double { var t = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return Double(t.tv_sec) * 1e6 + Double(t.tv_nsec) / 1e3 }
-    let cpu0 = cpuNow()
-    defer { w.cpuMicros = cpuNow() - cpu0 }
-    for op in 0..<o.operations {
-        if paced {
-            // Fixed rate: operation `op` starts at op / rate seconds.
-            let due = start + UInt64(Double(op) / Double(o.rate) * 1e9)
-            let now = DispatchTime.now().uptimeNanoseconds
-            if now < due { usleep(UInt32((due - now) / 1000)) }      // one sleep: no polling wake-ups
-            if o.idleWriter { opsDone.store(op); continue }
-        }
-        let v = gaussian(1, o.dimension, seed: o.seed &+ 1_000 &+ UInt64(op))
-        let i0 = DispatchTime.now().uptimeNanoseconds
-        defer { w.indexMicros += Double(DispatchTime.now().uptimeNanoseconds - i0) / 1000 }
-        do {
-            switch rng.next() % 4 {
-            // The history is written before the operation is applied: a reader that sees the
-            // operation's effect (it may, before `opsDone` says so) finds it in the history.
-            case 0, 1:
-                history?.record(next, op: op, live: true)
-                try index.add(FeatureBatch(v), ids: [next])
-                w.expected.insert(next); present.append(next); next += 1
-            case 2:
-                let id = present[Int(rng.next() % UInt64(present.count))]
-                history?.record(id, op: op, live: true)
-                try index.upsert(FeatureBatch(v), ids: [id])
-            default:
-                let at = Int(rng.next() % UInt64(present.count))
-                let id = present[at]
-                present.swapAt(at, present.count - 1); present.removeLast()
-                history?.record(id, op: op, live: false)
-                try index.remove(ids: [id])
-                w.expected.remove(id)
-            }
-            if paced { opsDone.store(op) }
-            if op % 100 == 99 { try index.commit() }
-        } catch {
-            w.error = "\(error)"
-            return
-        }
-    }
-    try? index.commit()
+let writer = Writer(index: index, history: history, state: writerState)
+// Phases 1 and 2: readers alone, then with the writer — or, with --cycles C, C windows of each
+// alternated (read-only windows on the index as it was before any write; the order flips each
+// cycle), so that a slow spell of a shared machine falls on both.
+var aloneWindows: [Window] = [], busyWindows: [Window] = []
+let windowSeconds = duration / Double(o.cycles)
+log(o.cycles == 1 ? "phase 1: \(o.readers) readers alone for \(String(format: "%.1f", duration)) s, then phase 2: with a writer doing \(o.operations) operations at \(o.rate)/s…"
+    : "phases 1 and 2: \(o.cycles) windows each of \(o.readers) readers alone and with a writer doing \(o.operations / o.cycles) operations at \(o.rate)/s, alternated…")
+for c in 0..<o.cycles {
+    let ops = (c * o.operations / o.cycles)..<((c + 1) * o.operations / o.cycles)
+    let readOnly = { aloneWindows.append(readWindow(seconds: windowSeconds, pinned: c == 0 ? nil : initialSnapshot, writer: nil)) }
+    let writing = { busyWindows.append(readWindow(seconds: windowSeconds) { @Sendable in writer.run(ops, paced: true) }) }
+    if c % 2 == 0 { readOnly(); writing() } else { writing(); readOnly() }
 }
-let busy = readPhase { @Sendable in writeOperations(on: index, paced: true, history: history, state: writerState) }
+let alone = phase(aloneWindows), busy = phase(busyWindows)
+let cycleRatios = zip(aloneWindows, busyWindows).map { Double($1.latencies.count) / $1.seconds / max(1, Double($0.latencies.count) / $0.seconds) }
 // The readers alone again, on the index as the writer left it (its segments and tombstones):
 // separates what concurrent writing costs from what the index's new shape costs.
 log("phase 3: \(o.readers) readers alone on the written index…")
-let after = readPhase(writer: nil)
+let after = phase([readWindow(seconds: duration, writer: nil)])
 let final = index.snapshot()
 // The shape's cost alone, without a second reader sharing the caches: one thread searching the
 // first snapshot 20,000 times, then the final one. (In blocks: alternating the two snapshots
@@ -332,6 +369,11 @@ for (name, ph) in [("alone", alone.0), ("with writer", busy.0), ("alone after", 
     print(String(format: "  reader µs per search, %@: search %.1f, snapshot %.2f, checks %.1f, elsewhere %.1f (of %.1f)",
                  name, ph.mean, ph.snapshotMean, ph.checksMean, per - ph.mean - ph.snapshotMean - ph.checksMean, per))
 }
+if o.cycles > 1 {
+    let sorted = cycleRatios.sorted()
+    print("  windows alternated: \(o.cycles) cycles, ratio per cycle " + cycleRatios.map { String(format: "%.1f %%", 100 * $0) }.joined(separator: ", ")
+          + String(format: " (median %.1f %%)", 50 * (sorted[(sorted.count - 1) / 2] + sorted[sorted.count / 2])))
+}
 print(String(format: "  writer: %.1f µs CPU per operation (%.1f %% of one core), %.1f µs wall per operation in the index calls (with the history's records); alone (no readers, back to back): %.1f µs per operation",
              writerState.cpuMicros / Double(o.operations), writerState.cpuMicros / (busy.0.seconds * 1e4), writerState.indexMicros / Double(o.operations), writerAlone))
 if let json = o.json {
@@ -342,6 +384,7 @@ if let json = o.json {
      "alone_after": {"qps": \(after.0.qps), "p50_us": \(after.0.p50), "p99_us": \(after.0.p99)},
      "one_thread_p50_us": {"first": \(shape.first), "written": \(shape.written)},
      "writer_cpu_us_per_operation": \(writerState.cpuMicros / Double(o.operations)), "writer_alone_us_per_operation": \(writerAlone),
+     "cycles": \(o.cycles), "cycle_ratios": \(cycleRatios),
      "qps_ratio": \(ratio), "remove_p50_us": \(removeFigures.p50), "remove_p99_us": \(removeFigures.p99), "phantoms": \(phantoms), "lost": \(lost), "final_as_expected": \(contents == expected)}
     """
     try text.write(toFile: json, atomically: true, encoding: .utf8)

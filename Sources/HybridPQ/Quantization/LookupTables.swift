@@ -51,18 +51,13 @@ extension ProductQuantizer {
                     if nq <= Self.directTableQueries && k == 16 {
                         // One query of a 4-bit quantizer: M tiny products (1 × d by d × 16), where
                         // BLAS's per-call cost dominates a one-query search. Sixteen codewords at
-                        // once over the transposed codebooks instead: each lane sums its d
-                        // products in order, exactly as a scalar loop would.
+                        // once over the transposed codebooks instead (`sixteenDots`).
                         transposedBooks.withUnsafeBufferPointer { tb in
-                            let rows = UnsafeRawPointer(tb.baseAddress!)
+                            let transposed = UnsafeRawPointer(tb.baseAddress!)
                             for i in 0..<nq {
                                 for s in 0..<m {
-                                    let qs = q.baseAddress! + i * dimension + s * d
-                                    var dot = SIMD16<Float>()
-                                    for j in 0..<d {
-                                        let w = rows.loadUnaligned(fromByteOffset: (s * d + j) * 16 * 4, as: SIMD16<Float>.self)
-                                        dot += SIMD16(repeating: qs[j]) * w
-                                    }
+                                    let dot = Self.sixteenDots(q.baseAddress! + i * dimension + s * d, subspace: s,
+                                                               subDimension: d, transposedBooks: transposed)
                                     UnsafeMutableRawPointer(out.baseAddress! + i * m * k + s * k)
                                         .storeBytes(of: alpha * dot, as: SIMD16<Float>.self)
                                 }

@@ -44,14 +44,11 @@ extension ProductQuantizer {
         vectors.values.withUnsafeBufferPointer { x in
             transposedBooks.withUnsafeBufferPointer { tb in
                 norms.withUnsafeBufferPointer { cn in
-                    let rows = UnsafeRawPointer(tb.baseAddress!)
+                    let transposed = UnsafeRawPointer(tb.baseAddress!)
                     for i in 0..<n {
                         for s in 0..<m {
-                            let xs = x.baseAddress! + i * dimension + s * d
-                            var dot = SIMD16<Float>()
-                            for j in 0..<d {
-                                dot += SIMD16(repeating: xs[j]) * rows.loadUnaligned(fromByteOffset: (s * d + j) * 64, as: SIMD16<Float>.self)
-                            }
+                            let dot = Self.sixteenDots(x.baseAddress! + i * dimension + s * d, subspace: s, subDimension: d,
+                                                       transposedBooks: transposed)
                             var best = 0, bestValue = cn[s * 16] - 2 * dot[0]
                             for j in 1..<16 {
                                 let v = cn[s * 16 + j] - 2 * dot[j]
@@ -63,6 +60,19 @@ extension ProductQuantizer {
                 }
             }
         }
+    }
+
+    /// ⟨x_s, c⟩ for the sixteen codewords c of sub-space `s` of a 4-bit quantizer (`xs`: the
+    /// sub-vector's d values; `transposedBooks`: `transposedBooks`' storage): each lane sums its
+    /// d products in order, exactly as a scalar loop would.
+    @inline(__always)
+    static func sixteenDots(_ xs: UnsafePointer<Float>, subspace s: Int, subDimension d: Int,
+                            transposedBooks books: UnsafeRawPointer) -> SIMD16<Float> {
+        var dot = SIMD16<Float>()
+        for j in 0..<d {
+            dot += SIMD16(repeating: xs[j]) * books.loadUnaligned(fromByteOffset: (s * d + j) * 64, as: SIMD16<Float>.self)
+        }
+        return dot
     }
 
     /// Reconstructs vectors from `n × M` codes: each sub-vector is its codeword.
