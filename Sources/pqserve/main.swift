@@ -21,6 +21,7 @@ Requests, one JSON object per line (responses likewise, {"ok": false, "error": �
   {"op": "upsert", "vectors": [[…], …], "ids": [ids]}
   {"op": "remove", "ids": [ids]}
   {"op": "commit"}   {"op": "flush"}   {"op": "compact"}   {"op": "stats"}
+End of input commits.
 """
 
 func fail(_ message: String) -> Never {
@@ -137,3 +138,6 @@ while let line = readLine(strippingNewline: true) {
     let data = (try? JSONSerialization.data(withJSONObject: response)) ?? Data("{\"ok\":false,\"error\":\"unencodable response\"}".utf8)
     FileHandle.standardOutput.write(data + Data("\n".utf8))
 }
+// End of input closes the index as a Lucene writer closes: committed (the log buffers records
+// until a commit, and a process that exits does not release its globals).
+do { try index.commit() } catch { fail("commit at end of input: \(error)") }

@@ -64,6 +64,10 @@ struct PQServeTests {
         let reopened = try Self.run(["--dir", tmp + "/live"], [["op": "stats"], ["op": "search", "vectors": q, "k": 5, "deny": [102]]])
         #expect(reopened[0]["count"] as? Int == 50)
         #expect((reopened[1]["ids"] as? [[Int64]]) == after)
+        // End of input commits what was written without a commit (the log buffers records).
+        let added = try Self.run(["--dir", tmp + "/live"], [["op": "add", "vectors": [extra.row(0).map(Double.init)], "ids": [9]]])
+        #expect(added[0]["ok"] as? Bool == true)
+        #expect(try Self.run(["--dir", tmp + "/live"], [["op": "stats"]])[0]["count"] as? Int == 51)
     }
 
     /// An IVF index file served: `nprobe` reaches the index (results equal the library's at that
