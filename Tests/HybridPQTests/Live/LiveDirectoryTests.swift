@@ -95,6 +95,11 @@ struct LiveDirectoryTests {
         dir + "/" + (try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".wal") }!)
     }
 
+    /// A new live pq index in `dir`.
+    static func created(_ dir: String) throws -> LiveIndex<PQIndex> {
+        try LiveIndex.create(directory: dir, template: PQIndex(quantizer: try LiveIndexTests.quantizer()))
+    }
+
     static func size(_ path: String) throws -> Int {
         Int(try FileManager.default.attributesOfItem(atPath: path)[.size] as! UInt64)
     }
@@ -103,11 +108,9 @@ struct LiveDirectoryTests {
     /// them, or the buffer passes its limit.
     @Test("log records are written on commit, closing, or a full buffer — and then reopen")
     func bufferedLog() throws {
-        let dir = TestData.temporaryDirectory() + "/live"
-        let pq = PQIndex(quantizer: try LiveIndexTests.quantizer())
-        let x = TestData.gaussian(rows: 2_000, columns: Self.d, seed: 913)
+        let (dir, x) = (TestData.temporaryDirectory() + "/live", TestData.gaussian(rows: 2_000, columns: Self.d, seed: 913))
         do {
-            let index = try LiveIndex.create(directory: dir, template: pq)
+            let index = try Self.created(dir)
             let log = try Self.logFile(dir), empty = try Self.size(log)
             try index.add(FeatureBatch(x.slicing(rows: 0..<5)), ids: (0..<5).map(Int64.init))
             try index.remove(ids: [3])
@@ -136,11 +139,9 @@ struct LiveDirectoryTests {
 
     @Test("a torn last record is dropped; damage before the end is a typed error; a newer log or manifest is refused by name")
     func tornAndDamagedLogs() throws {
-        let dir = TestData.temporaryDirectory() + "/live"
-        let pq = PQIndex(quantizer: try LiveIndexTests.quantizer())
-        let x = TestData.gaussian(rows: 6, columns: Self.d, seed: 911)
+        let (dir, x) = (TestData.temporaryDirectory() + "/live", TestData.gaussian(rows: 6, columns: Self.d, seed: 911))
         do {
-            let index = try LiveIndex.create(directory: dir, template: pq)
+            let index = try Self.created(dir)
             try index.add(FeatureBatch(x.slicing(rows: 0..<3)), ids: [1, 2, 3])
             try index.add(FeatureBatch(x.slicing(rows: 3..<6)), ids: [4, 5, 6])
             try index.commit()
