@@ -315,7 +315,7 @@ log(o.cycles == 1 ? "phase 1: \(o.readers) readers alone for \(String(format: "%
     : "phases 1 and 2: \(o.cycles) windows each of \(o.readers) readers alone and with a writer doing \(o.operations / o.cycles) operations at \(o.rate)/s, alternated…")
 for c in 0..<o.cycles {
     let ops = (c * o.operations / o.cycles)..<((c + 1) * o.operations / o.cycles)
-    let readOnly = { aloneWindows.append(readWindow(seconds: windowSeconds, pinned: c == 0 ? nil : initialSnapshot, writer: nil)) }
+    let readOnly = { aloneWindows.append(readWindow(seconds: windowSeconds, pinned: initialSnapshot, writer: nil)) }
     let writing = { busyWindows.append(readWindow(seconds: windowSeconds) { @Sendable in writer.run(ops, paced: true) }) }
     if c % 2 == 0 { readOnly(); writing() } else { writing(); readOnly() }
 }

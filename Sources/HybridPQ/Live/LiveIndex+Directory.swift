@@ -39,13 +39,14 @@ extension LiveIndex {
         return LiveIndex(directory: directory, policy: policy, mapping: mapping, state: state)
     }
 
-    /// An index's ids must be ≥ 0 and distinct to be served live.
+    /// An index's ids must be ≥ 0 and distinct to be served live (a store built through the
+    /// public `CodeStore` API can hold any; ascending ids cost one pass, not a set).
     static func checkDistinctIds(_ index: Base) throws(LiveIndexError) {
-        var seen = Set<Int64>(minimumCapacity: index.count)
-        for row in 0..<index.count {
-            let id = index.id(atRow: row)
-            guard id >= 0 else { throw .negativeId(id) }
-            guard seen.insert(id).inserted else { throw .duplicateId(id) }
+        let ids = (0..<index.count).map { index.id(atRow: $0) }
+        switch ids.withUnsafeBufferPointer({ IDListProblem.find(in: $0) }) {
+        case let .negative(id)?: throw .negativeId(id)
+        case let .repeated(id)?: throw .duplicateId(id)
+        case nil: return
         }
     }
 

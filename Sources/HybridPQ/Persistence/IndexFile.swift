@@ -139,39 +139,16 @@ public enum IndexFile {
             return a
         }
 
-        /// The IDS section of an index of `count` items, checked: every id ≥ 0 (−1 marks padding
-        /// in results) and none twice (a crafted file with valid checksums would otherwise
-        /// return one item under two rows). Ascending ids — how indexes are filled — cost one
-        /// comparison each; others a bitmap over their range when it is at most 64 × `count`
-        /// wide, else a set.
+        /// The IDS section of an index of `count` items, checked (`IDListProblem`): every id ≥ 0
+        /// and none twice (a crafted file with valid checksums would otherwise return one item
+        /// under two rows).
         func ids(count: Int) throws(IndexFileError) -> StoredArray<Int64> {
             let ids = try int64s("IDS", count: count)
-            let problem: String? = ids.withUnsafeBufferPointer { v -> String? in
-                guard let first = v.first else { return nil }
-                var ascending = true, low = first, high = first
-                for i in 0..<v.count {
-                    let id = v[i]
-                    if id < 0 { return "id \(id) is negative" }
-                    if i > 0 && id <= v[i - 1] { ascending = false }
-                    low = min(low, id); high = max(high, id)
-                }
-                if ascending { return nil }
-                let span = high - low           // no overflow: both are ≥ 0 (span + 1 could)
-                if span < 64 * Int64(v.count) {
-                    var bits = [UInt64](repeating: 0, count: Int(span / 64 + 1))
-                    for id in v {
-                        let b = Int(id - low), bit: UInt64 = 1 << UInt64(b & 63)
-                        if bits[b >> 6] & bit != 0 { return "id \(id) appears twice" }
-                        bits[b >> 6] |= bit
-                    }
-                } else {
-                    var seen = Set<Int64>(minimumCapacity: v.count)
-                    for id in v where !seen.insert(id).inserted { return "id \(id) appears twice" }
-                }
-                return nil
+            switch ids.withUnsafeBufferPointer({ IDListProblem.find(in: $0) }) {
+            case let .negative(id)?: throw .inconsistent(path: path, reason: "id \(id) is negative")
+            case let .repeated(id)?: throw .inconsistent(path: path, reason: "id \(id) appears twice")
+            case nil: return ids
             }
-            if let problem { throw .inconsistent(path: path, reason: problem) }
-            return ids
         }
 
         /// Bytes of array section `tag`, checking the count.

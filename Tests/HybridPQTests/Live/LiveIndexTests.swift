@@ -77,6 +77,21 @@ struct LiveIndexTests {
         #expect(index.snapshot().segments[0].number == compacted)
     }
 
+    /// A store built through the public `CodeStore` API can carry any ids: a live index refuses
+    /// to serve one with an id twice or below 0 (the ids checked in one pass, as files are).
+    @Test("serving an index whose store holds an id twice or a negative id is a typed error")
+    func servingBadIds() throws {
+        let quantizer = try Self.quantizer()
+        func index(_ ids: [Int64]) throws -> PQIndex {
+            var store = CodeStore(layout: .rows(bytesPerItem: quantizer.subspaces))
+            try store.append(codes: [UInt8](repeating: 1, count: ids.count * quantizer.subspaces), ids: ids)
+            return try PQIndex(quantizer: quantizer, store: store)
+        }
+        #expect(throws: LiveIndexError.duplicateId(4)) { try LiveIndex(serving: try index([4, 9, 2, 4])) }
+        #expect(throws: LiveIndexError.negativeId(-1)) { try LiveIndex(serving: try index([3, -1, 5])) }
+        #expect(try LiveIndex(serving: try index([9, 2, 4])).count == 3)
+    }
+
     @Test("one segment with removed rows (its deletions skipped by position, or by the version's deleted ids for kinds without a union) equals a rebuild, searched twice", arguments: ["flat", "pq4"])
     func oneSegmentWithDeletions(kind: String) throws {
         let template: AnyIndex = kind == "flat" ? .flat(FlatIndex(dimension: Self.d, metric: .l2))
