@@ -1,8 +1,9 @@
 // pqsoak: the live index under a service's load (issue 11's soak benchmark).
 //
-// T reader threads issue one-query searches (k = 10) on fresh snapshots, first alone for the
-// run's duration, then while one writer adds, upserts and removes at a fixed rate for a fixed
-// number of operations (committing to the write-ahead log every 100). Reports read QPS and
+// T reader threads issue one-query searches (k = 10), first alone for the run's duration (on the
+// index before any write), then on fresh snapshots while one writer adds, upserts and removes at
+// a fixed rate for a fixed number of operations (committing to the write-ahead log every 100;
+// --cycles C alternates C windows of each). Reports read QPS and
 // p50/p99 latency of both phases, and checks: no search returned an id that was not live in
 // its snapshot (phantoms, from the writer's history, every search), every sampled search equals
 // a search of its snapshot's live items gathered into one index (lost results), and the final
