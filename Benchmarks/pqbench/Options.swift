@@ -23,6 +23,7 @@ struct Options {
     var seed: UInt64 = 1234
     var depth = 1000
     var exportData: String?
+    var exportEmbeddings: String?     // --export-embeddings DIR: the model's coarse embeddings and codebooks
     var saveIndexes: String?
     var quiet = false
     var rerank: Int?                  // pq4/opq4: candidates re-scored exactly (default 10·k)
@@ -46,7 +47,7 @@ struct Options {
                    [--database test|all] [--queries Q] [--iterations I] [--seed S] [--depth R]
                    [--rerank R] [--kernel auto|portable|avx2|avx512] [--model FILE]
                    [--latency] [--filter-keep F] [--fractions LIST] [--selector learned|gap]
-                   [--export-data DIR] [--save-indexes DIR] [--stream] [--train-sample N] [--quiet]
+                   [--export-data DIR] [--export-embeddings DIR] [--save-indexes DIR] [--stream] [--train-sample N] [--quiet]
 
       --data DIR        data-set directory (DESIGN.md §4: queries.npy, targets.npy, split.json)
                         or a plain vector set (base/query[/learn/groundtruth] .npy or .fvecs).
@@ -105,6 +106,11 @@ struct Options {
       --plot-peer F.json  add a peer run's nprobe rows to FILE-qps.svg (a JSON report of pqbench
                         or Benchmarks/faiss on the same files; repeatable)
       --export-data DIR write the data set used (e.g. the synthetic one) as .npy files
+      --export-embeddings DIR  with --model: write the model's coarse embeddings in its coarse
+                        quantizer's (rotated) space and its codebooks as .npy files, for the
+                        analyses of Benchmarks/hcq (queries.npy: the run's queries through the
+                        joint heads; targets.npy: the database items; train_targets.npy,
+                        val_targets.npy; codebooks.npy: M × K × D/M)
       --save-indexes DIR  save every index built to DIR/<method>-<bytes>.hpq
       --stream          scale runs (ivf-* methods only): with --data DIR, the database is every
                         row of DIR/targets.npy read through a memory mapping a chunk at a time
@@ -177,6 +183,7 @@ struct Options {
             case "--seed": o.seed = UInt64(try int(a, min: 0))
             case "--depth": o.depth = try int(a)
             case "--export-data": o.exportData = try value(a)
+            case "--export-embeddings": o.exportEmbeddings = try value(a)
             case "--save-indexes": o.saveIndexes = try value(a)
             case "--quiet": o.quiet = true
             case "--rerank": o.rerank = try int(a)
@@ -222,6 +229,7 @@ struct Options {
         if o.coarseCandidates != nil && (o.coarseDims ?? [0]).allSatisfy({ $0 == 0 }) {
             throw UsageError("--coarse-candidates needs --coarse-dims with a value above 0 (the projected coarse step)")
         }
+        if o.exportEmbeddings != nil && o.model == nil { throw UsageError("--export-embeddings needs --model FILE") }
         if o.stream && o.data == nil { throw UsageError("--stream reads the database from --data DIR/targets.npy") }
         return o
     }

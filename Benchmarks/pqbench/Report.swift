@@ -87,7 +87,10 @@ struct Report {
         guard let v, v.isFinite else { return "null" }
         return v == v.rounded() && abs(v) < 1e15 ? String(format: "%.1f", v) : String(format: "%.6g", v)
     }
-    private func q(_ s: String) -> String {
-        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-    }
+    private func q(_ s: String) -> String { jsonString(s) }
+}
+
+/// `s` as a JSON string literal (quotes and backslashes escaped).
+func jsonString(_ s: String) -> String {
+    "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
 }

@@ -56,7 +56,7 @@ struct Workload {
             if o.stream { return try streamed(directory: dir, o, log: log) }
             if FileExists.regular(dir + "/queries.npy") {
                 // Token and frame features are read only for the trained methods.
-                let trained = o.methods.contains(where: \.needsModel)
+                let trained = o.methods.contains(where: \.needsModel) || o.exportEmbeddings != nil
                 let ds = try CrossViewDataSet.load(directory: dir, fineFeatures: trained)
                 return crossView(ds, o, defaultDatabase: "test")
             }
@@ -72,7 +72,7 @@ struct Workload {
         var config = SyntheticDataSet.Configuration(count: n)
         config.dimension = o.dimension
         config.seed = o.seed
-        config.fineFeatures = o.methods.contains(where: \.needsModel)
+        config.fineFeatures = o.methods.contains(where: \.needsModel) || o.exportEmbeddings != nil
         var o2 = o
         if o2.queries == nil { o2.queries = 1000 }
         let ds = SyntheticDataSet.generate(config)

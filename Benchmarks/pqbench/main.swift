@@ -25,6 +25,10 @@ do {
     }
     logger("\(workload.name): database \(workload.databaseCount) × \(workload.dimension), \(workload.queries.rows) queries, train \(workload.train.rows), \(threads) threads")
     let runner = Runner(options: options, workload: workload, log: logger)
+    if let dir = options.exportEmbeddings {
+        try runner.exportEmbeddings(to: dir)
+        logger("wrote the model's coarse embeddings and codebooks to \(dir)")
+    }
     let rows = try runner.run()
     let report = Report(dataset: workload.name, databaseCount: workload.databaseCount, queryCount: workload.queries.rows,
                         dimension: workload.dimension, protocolName: workload.databaseProtocol,

@@ -11,11 +11,13 @@ import LiveTestSupport
 struct FuzzTests {
     static let mutations = 10_000
 
-    /// Scratch space in memory when the system has it (tmpfs), else the temporary directory.
+    /// Scratch space in memory when the system has it (tmpfs), else the temporary directory;
+    /// removed when the test process exits (tmpfs is memory: runs must not leave files behind).
     static let scratch: String = {
         let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm/" : NSTemporaryDirectory()
         let dir = base + "hybridpq-fuzz-\(getpid())"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: FuzzTests.scratch) }
         return dir
     }()
 

@@ -128,8 +128,19 @@ import Testing
 }
 
 enum TestData {
+    /// This test process's scratch space: one directory under the system's temporary directory,
+    /// removed when the process exits (runs must not leave files behind).
+    static let scratchRoot: String = {
+        let root = NSTemporaryDirectory() + "hybridpq-training-tests-\(getpid())"
+        try? FileManager.default.removeItem(atPath: root)
+        try! FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TestData.scratchRoot) }
+        return root
+    }()
+
+    /// A fresh empty directory in the scratch space.
     static func temporaryDirectory() -> String {
-        let path = NSTemporaryDirectory() + "hybridpq-training-tests-" + UUID().uuidString
+        let path = scratchRoot + "/" + UUID().uuidString
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
