@@ -62,8 +62,8 @@ let package = Package(
             dependencies: ["HybridPQ"],
             path: "Benchmarks/pqbench"
         ),
-        // The crash test's child process (writes to a live index until killed) and the operation
-        // script it shares with the test.
+        // The crash test's child process (writes to a live index until killed), the operation
+        // script it shares with the test, and the test targets' scratch space.
         .target(
             name: "LiveTestSupport",
             dependencies: ["HybridPQ"],
@@ -81,7 +81,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HybridPQTrainingTests",
-            dependencies: ["HybridPQ", "HybridPQTraining"],
+            dependencies: ["HybridPQ", "HybridPQTraining", "LiveTestSupport"],
             path: "Tests/HybridPQTrainingTests"
         ),
     ],

@@ -1,5 +1,6 @@
 import Foundation
 import HybridPQ
+import LiveTestSupport
 import HybridPQTraining
 import Testing
 
@@ -128,22 +129,8 @@ import Testing
 }
 
 enum TestData {
-    /// This test process's scratch space: one directory under the system's temporary directory,
-    /// removed when the process exits (runs must not leave files behind).
-    static let scratchRoot: String = {
-        let root = NSTemporaryDirectory() + "hybridpq-training-tests-\(getpid())"
-        try? FileManager.default.removeItem(atPath: root)
-        try! FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        atexit { try? FileManager.default.removeItem(atPath: TestData.scratchRoot) }
-        return root
-    }()
-
-    /// A fresh empty directory in the scratch space.
-    static func temporaryDirectory() -> String {
-        let path = scratchRoot + "/" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    /// A fresh empty directory, removed when the test process exits.
+    static func temporaryDirectory() -> String { ScratchSpace.directory() }
 }
 
 @Suite struct FourBitTrainingTests {
