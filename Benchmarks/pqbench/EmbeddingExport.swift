@@ -3,8 +3,9 @@ import HybridPQ
 
 /// `--export-embeddings DIR`: a trained model's coarse level as numbers, for the analyses that
 /// ask what its codes could be at best (Benchmarks/hcq/quantization_ceiling.py). Every matrix is
-/// in the coarse quantizer's space (after its OPQ rotation; about.json names the metric: the
-/// joint mode's −‖q − x̂‖², HCQ mode's ⟨q, x̂⟩): queries through the heads the index encodes them with (the joint phase's).
+/// in the coarse quantizer's space (after its OPQ rotation); about.json names the score (the
+/// joint mode's −‖q − x̂‖², HCQ mode's ⟨q, x̂⟩). Queries go through the heads the index encodes
+/// them with (the joint phase's, when the model has them).
 extension Runner {
     func exportEmbeddings(to dir: String) throws {
         let model = try loadModel()
