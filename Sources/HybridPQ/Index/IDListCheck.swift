@@ -1,6 +1,7 @@
 /// What can be wrong with the ids of an index's items: one below 0 (−1 marks an empty result
-/// slot) or one id on two items. Checked wherever ids arrive whole — an index file's IDS section,
-/// an index handed to a live index — so one item is never returned under two rows.
+/// slot) or one id on two items. Checked where ids arrive whole from outside — an index file's
+/// IDS section — so one item is never returned under two rows. (An index handed to a live index
+/// is checked as its id map is built: `LiveIndex.State.adoptFirstSegment`.)
 enum IDListProblem: Equatable {
     case negative(Int64)
     case repeated(Int64)

@@ -4,8 +4,9 @@
 /// nearest centroids through the same search pipeline (tables → scan → re-ranking → top-k).
 ///
 /// Codes are of the items themselves by default, so one set of lookup tables per query serves
-/// every list it probes; with `residual` they are of x − c, one table per query and list. A batch of queries is one pass of the
-/// pipeline over all lists, each query scanning only its probed runs
+/// every list it probes; with `residual` they are of x − c, one table per query and list. A
+/// batch of queries is one pass of the pipeline over all lists, each query scanning only its
+/// probed runs
 /// (`SearchParameters.probedRuns`): tables are built together and each list's codes are read
 /// once per core for every query that probes it. Saved as its own checksummed file kind (`ivf`,
 /// mappable: every list a view of one mapping).

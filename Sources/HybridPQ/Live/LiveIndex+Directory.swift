@@ -26,9 +26,8 @@ extension LiveIndex {
         do { try empty.save(to: templatePath(directory)) } catch { throw .file(error) }
         var state = State(template: empty)
         if template.count > 0 {
-            try checkDistinctIds(template)
+            try state.adoptFirstSegment(template)
             do { try template.save(to: segmentPath(directory, 1)) } catch { throw .file(error) }
-            state.adoptFirstSegment(template)
         }
         state.logGeneration = 1
         state.log = try WriteAheadLog(path: logPath(directory, 1))
@@ -37,17 +36,6 @@ extension LiveIndex {
         do { try manifest.write(directory: directory) } catch { state.log?.closeFile(); throw .file(error) }
         state.unflushedChanges = false
         return LiveIndex(directory: directory, policy: policy, mapping: mapping, state: state)
-    }
-
-    /// An index's ids must be ≥ 0 and distinct to be served live (a store built through the
-    /// public `CodeStore` API can hold any; ascending ids cost one pass, not a set).
-    static func checkDistinctIds(_ index: Base) throws(LiveIndexError) {
-        let ids = (0..<index.count).map { index.id(atRow: $0) }
-        switch ids.withUnsafeBufferPointer({ IDListProblem.find(in: $0) }) {
-        case let .negative(id)?: throw .negativeId(id)
-        case let .repeated(id)?: throw .duplicateId(id)
-        case nil: return
-        }
     }
 
     /// Opens the live index in `directory`: the manifest's segments (their deletions applied),

@@ -43,14 +43,21 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
         /// Deletions of written segments or tail items not yet in a manifest or segment file.
         var unflushedChanges = false
 
-        /// An existing index's items as segment 1 (ids checked distinct by the caller).
-        mutating func adoptFirstSegment(_ index: Base) {
-            segments = [LiveSegment(number: 1, index: index, persisted: true)]
+        /// An existing index's items as segment 1. Its ids are checked as the id map is built
+        /// (one pass; a store built through the public `CodeStore` API can hold any ids): on a
+        /// negative or repeated id the state is left as it was.
+        mutating func adoptFirstSegment(_ index: Base) throws(LiveIndexError) {
+            var map = [Int64: Location](minimumCapacity: index.count)
+            var next = nextAutoId
             for row in 0..<index.count {
                 let id = index.id(atRow: row)
-                locations[id] = Location(segment: 1, row: row)
-                nextAutoId = max(nextAutoId, id + 1)
+                guard id >= 0 else { throw .negativeId(id) }
+                guard map.updateValue(Location(segment: 1, row: row), forKey: id) == nil else { throw .duplicateId(id) }
+                next = max(next, id + 1)
             }
+            locations = map
+            nextAutoId = next
+            segments = [LiveSegment(number: 1, index: index, persisted: true)]
             nextSegment = 2
         }
     }
@@ -86,8 +93,7 @@ public final class LiveIndex<Base: SegmentIndex>: Sendable {
     /// its kind. - Throws: `.negativeId` / `.duplicateId` when its ids cannot be served by id.
     public convenience init(serving index: Base, policy: MergePolicy = MergePolicy()) throws(LiveIndexError) {
         self.init(template: index, policy: policy)
-        try Self.checkDistinctIds(index)
-        changing { s in if index.count > 0 { s.adoptFirstSegment(index) } }
+        try changing { (s: inout State) throws(LiveIndexError) in if index.count > 0 { try s.adoptFirstSegment(index) } }
     }
 
     init(directory: String, policy: MergePolicy, mapping: Bool, state: State) {

@@ -47,10 +47,8 @@ struct PQBenchExportTests {
         for i in 0..<test.count {
             for m in 0..<4 {
                 let x = exportedTargets[(i * 16 + m * 4)..<(i * 16 + m * 4 + 4)]
-                let best = (0..<256).min { j, k in
-                    Self.distance(x, b[((m * 256 + j) * 4)..<((m * 256 + j) * 4 + 4)]) < Self.distance(x, b[((m * 256 + k) * 4)..<((m * 256 + k) * 4 + 4)])
-                }!
-                codes.append(UInt8(best))
+                let distances = (0..<256).map { j in Self.distance(x, b[((m * 256 + j) * 4)..<((m * 256 + j) * 4 + 4)]) }
+                codes.append(UInt8(distances.firstIndex(of: distances.min()!)!))
             }
         }
         let expected = try level.encode(model.targetEmbeddings(data.targets.gathering(rows: test), frames: data.frames?.gathering(items: test))[0])

@@ -78,7 +78,7 @@ struct LiveIndexTests {
     }
 
     /// A store built through the public `CodeStore` API can carry any ids: a live index refuses
-    /// to serve one with an id twice or below 0 (the ids checked in one pass, as files are).
+    /// to serve one with an id twice or below 0 (checked as its id map is built, one pass).
     @Test("serving an index whose store holds an id twice or a negative id is a typed error")
     func servingBadIds() throws {
         let quantizer = try Self.quantizer()
